@@ -1,0 +1,201 @@
+"""The ``dcbench`` command line. Commands are thin: each parses options and calls one job."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import click
+
+from dcbench import __version__
+from dcbench.cli_common import (
+    data_options,
+    parse_assignments,
+    runtime_options,
+    split_list,
+    user_errors,
+)
+
+PAPER_MODELS = "convnet,mlp,lenet,alexnet,vgg11,resnet18"
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported only when used (avalanche costs ~3 s, ~1 GB)."""
+
+    def __init__(self, *args, lazy: dict[str, tuple[str, str]] | None = None,
+                 file_command: tuple[str, str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy or {}
+        # ``dcbench run tasks/x.yaml``: a factory taking the path and returning a command.
+        self.file_command = file_command
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy:
+            module, attr = self.lazy[name]
+            return getattr(importlib.import_module(module), attr)
+        if self.file_command and name.endswith((".yaml", ".yml")):
+            module, attr = self.file_command
+            return getattr(importlib.import_module(module), attr)(name)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup, lazy={
+    "tasks": ("dcbench.tasks.cli", "tasks_command"),
+    "report": ("dcbench.report.cli", "report_command"),
+}, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="dcbench")
+def cli() -> None:
+    """dcbench: dataset condensation benchmarks you can re-run from one command.
+
+    \b
+    Typical use:
+      dcbench condense --dataset fashion-mnist --method dc --ipc 10 --preset quick --seed 0
+      dcbench evaluate results/condense/<run>/set.pt --models convnet,mlp --num-models 5
+      dcbench run continual --buffer condensed
+      dcbench run nas --space convnet-grid-small
+    """
+
+
+@cli.command()
+@click.option("--dataset", default="fashion-mnist", show_default=True,
+              help="Dataset name (see `dcbench data list`), npz:FILE or imagefolder:DIR.")
+@click.option("--method", default="dc", show_default=True,
+              help="Condensation method: dc, random, herding, kcenter, forgetting.")
+@click.option("--ipc", type=int, default=10, show_default=True, help="Images per class.")
+@click.option("--preset", type=click.Choice(["quick", "paper"]), default="quick",
+              show_default=True,
+              help="quick: minutes on a 2-core CPU; paper: the authors' settings.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="Override a method setting, e.g. --set iterations=50 --set init=noise.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Run directory (default results/condense/<dataset>-<method>-ipc..-seed..).")
+@data_options
+@runtime_options
+@user_errors
+def condense(dataset, method, ipc, preset, seed, settings, out, data_root, download, device,
+             threads, quiet):
+    """Build a synthetic set and save it (set.pt + set.png + manifest.json).
+
+    Re-running the same command resumes from the last checkpoint; a finished set is reused.
+    """
+    from dcbench.condense import CONDENSERS, CondenseRequest
+    from dcbench.condense.job import condense_job
+    from dcbench.data import load_dataset
+    from dcbench.device import resolve_device, set_threads
+
+    CONDENSERS.get(method)  # fail on a typo before loading data
+    overrides = parse_assignments(settings)
+    set_threads(threads)
+    dev = resolve_device(device)
+    ds = load_dataset(dataset, root=data_root, download=download)
+    request = CondenseRequest(ds, ipc=ipc, seed=seed, device=dev, progress=not quiet)
+    path, existed = condense_job(method, request, preset, overrides, out)
+    word = "already done" if existed else "saved"
+    click.echo(f"{word}: {path}")
+
+
+@cli.command()
+@click.argument("set_path", type=click.Path(path_type=Path))
+@click.option("--models", default="convnet", show_default=True,
+              help=f"Comma-separated model specs, e.g. {PAPER_MODELS} or convnet:depth=2.")
+@click.option("--num-models", type=int, default=5, show_default=True,
+              help="Fresh models trained per architecture (the paper: 20).")
+@click.option("--epochs", type=int, default=300, show_default=True,
+              help="Training epochs on the set (the protocol: 300).")
+@click.option("--lr", type=float, default=0.01, show_default=True)
+@click.option("--batch-size", type=int, default=256, show_default=True)
+@click.option("--augment", default="auto", show_default=True,
+              help="auto (dc for MNIST, none otherwise, as the authors), none or dc.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@data_options
+@runtime_options
+@user_errors
+def evaluate(set_path, models, num_models, epochs, lr, batch_size, augment, seed, data_root,
+             download, device, threads, quiet):
+    """Train fresh models on a saved set and report final-epoch test accuracy (mean ± std)."""
+    from dcbench.device import resolve_device, set_threads
+    from dcbench.evaluation import evaluate_job
+    from dcbench.train import EvalProtocol
+
+    set_threads(threads)
+    protocol = EvalProtocol(epochs=epochs, lr=lr, batch_size=batch_size, augment=augment,
+                            num_models=num_models)
+    out, metrics = evaluate_job(set_path, split_list(models), protocol, seed,
+                                resolve_device(device), data_root, download, not quiet)
+    for spec, r in metrics["models"].items():
+        click.echo(f"{spec:30s} {r['mean']:6.2f} ± {r['std']:.2f}  (n={len(r['accuracies'])})")
+    click.echo(f"results: {out}")
+
+
+@cli.group()
+def data() -> None:
+    """Datasets: list what is registered, inspect one."""
+
+
+@data.command("list")
+def data_list() -> None:
+    """Registered datasets with their shapes."""
+    from dcbench.data import DATASETS
+
+    for name in DATASETS.names():
+        entry = DATASETS.get(name)
+        click.echo(f"{name:16s} {getattr(entry, 'summary', '')}")
+
+
+@data.command("info")
+@click.argument("name")
+@data_options
+@user_errors
+def data_info(name, data_root, download) -> None:
+    """Load a dataset and print its sizes, mean/std and class names."""
+    import json
+
+    from dcbench.data import load_dataset
+
+    click.echo(json.dumps(load_dataset(name, root=data_root, download=download).describe(),
+                          indent=2))
+
+
+@cli.command("models")
+def models_cmd() -> None:
+    """Registered models and their options."""
+    from dcbench.models import MODELS, model_options
+
+    for name in MODELS.names():
+        opts = ", ".join(f"{k}={v}" for k, v in model_options(name).items())
+        click.echo(f"{name:10s} {opts}")
+
+
+@cli.command("methods")
+def methods_cmd() -> None:
+    """Registered condensation methods."""
+    from dcbench.condense import CONDENSERS
+
+    for name in CONDENSERS.names():
+        doc = (CONDENSERS.get(name).__doc__ or "").strip().splitlines()
+        click.echo(f"{name:12s} {doc[0] if doc else ''}")
+
+
+@cli.group(cls=LazyGroup, lazy={
+    "continual": ("dcbench.continual.cli", "command"),
+    "nas": ("dcbench.nas.cli", "command"),
+}, file_command=("dcbench.tasks.cli", "task_file_command"))
+def run() -> None:
+    """Applications (continual learning, NAS proxies) or a task file: run tasks/<file>.yaml."""
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="dcbench", standalone_mode=True)
+    except KeyboardInterrupt:
+        click.echo("interrupted; re-run the same command to resume", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""What every condensation method shares: the request, the registry and the result metadata.
+
+A method is one registered class with a ``Config`` dataclass (its hyper-parameters, with a
+``quick`` and a ``paper`` preset) and a ``run(request, config)`` returning a SyntheticSet.
+Methods know nothing of continual learning or NAS: those call :func:`dcbench.condense.condense`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+import torch
+
+from dcbench.condense.synthetic_set import SyntheticSet
+from dcbench.data import ClassDataset
+from dcbench.errors import DcbenchError
+from dcbench.registry import Registry
+
+PRESETS = ("quick", "paper")
+
+
+@dataclass
+class CondenseRequest:
+    """The inputs every method takes, whatever its hyper-parameters."""
+
+    dataset: ClassDataset
+    ipc: int
+    seed: int = 0
+    device: torch.device = dataclasses.field(default_factory=lambda: torch.device("cpu"))
+    checkpoint: Path | None = None  # where to keep resumable state (methods that iterate)
+    progress: bool = True
+    classes: list[int] | None = None  # condense only these classes (continual learning)
+
+    def class_list(self) -> list[int]:
+        return list(range(self.dataset.num_classes)) if self.classes is None else self.classes
+
+
+class Condenser(Protocol):
+    """The protocol a registered method class follows."""
+
+    Config: ClassVar[type]
+
+    def run(self, request: CondenseRequest, config: Any) -> SyntheticSet: ...
+
+
+CONDENSERS: Registry[type] = Registry("condensation method")
+
+
+def check_request(request: CondenseRequest) -> None:
+    """Reject impossible requests with a one-line message before any work starts."""
+    ds = request.dataset
+    if request.ipc < 1:
+        raise DcbenchError(f"ipc must be at least 1 (got {request.ipc})")
+    counts = ds.class_counts()
+    for c in request.class_list():
+        if not 0 <= c < ds.num_classes:
+            raise DcbenchError(f"class {c} is not in {ds.name} (0..{ds.num_classes - 1})")
+        if counts[c] < request.ipc:
+            raise DcbenchError(
+                f"ipc {request.ipc} is larger than class {c} ({ds.class_names[c]!r}) "
+                f"of {ds.name}, which has {counts[c]} training images"
+            )
+
+
+def make_config(method: str, preset: str, ipc: int, overrides: dict[str, Any] | None = None):
+    """The method's Config for ``preset`` at ``ipc``, with ``overrides`` applied and checked."""
+    cls = CONDENSERS.get(method)
+    if preset not in PRESETS:
+        raise DcbenchError(f"unknown preset {preset!r}; known: {', '.join(PRESETS)}")
+    config = cls.Config.preset(preset, ipc)
+    fields = {f.name for f in dataclasses.fields(config)}
+    for key, value in (overrides or {}).items():
+        if key not in fields:
+            raise DcbenchError(
+                f"method {method!r} has no setting {key!r}; settings: {', '.join(sorted(fields))}"
+            )
+        setattr(config, key, value)
+    if hasattr(config, "validate"):
+        config.validate()
+    return config
+
+
+def base_meta(request: CondenseRequest, method: str, config: Any) -> dict[str, Any]:
+    """Metadata every saved set carries (see SyntheticSet)."""
+    from dcbench.results.manifest import environment_info
+
+    ds = request.dataset
+    classes = request.class_list()
+    env = environment_info()
+    return {
+        "dataset": ds.name,
+        "class_names": list(ds.class_names),
+        "classes": classes,
+        "mean": [float(m) for m in ds.mean],
+        "std": [float(s) for s in ds.std],
+        "image_size": list(ds.image_size),
+        "channels": ds.channels,
+        "ipc": request.ipc,
+        "method": method,
+        "hparams": dataclasses.asdict(config),
+        "seed": request.seed,
+        "versions": {k: env[k] for k in ("dcbench", "torch", "torchvision")},
+        "git_commit": env["git_commit"],
+        "device": str(request.device),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }

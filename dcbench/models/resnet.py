@@ -1,0 +1,77 @@
+"""ResNet18 as in the DC authors' code (CIFAR-style stem), instance norm by default."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from dcbench.models.base import MODELS, check_choice
+from dcbench.models.layers import DEEP_NORMS, make_norm
+
+
+class BasicBlock(nn.Module):
+    """Two conv3x3 -> norm layers with a residual connection (1x1 projection when shapes change)."""
+
+    def __init__(self, in_planes: int, planes: int, stride: int, norm: str) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_planes, planes, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = make_norm(norm, planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, stride=1, padding=1, bias=False)
+        self.bn2 = make_norm(norm, planes)
+        self.shortcut: nn.Module = nn.Identity()
+        if stride != 1 or in_planes != planes:
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(in_planes, planes, kernel_size=1, stride=stride, bias=False),
+                make_norm(norm, planes),
+            )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return F.relu(out + self.shortcut(x))
+
+
+@MODELS.register("resnet18")
+class ResNet18(nn.Module):
+    """conv3x3(64) stem, four stages of two BasicBlocks (64, 128, 256, 512), pooling, linear.
+
+    The stem keeps the resolution (no 7x7 conv or max pooling), as in CIFAR ResNets. The authors
+    end with ``avg_pool2d(4)``; an adaptive average pooling gives the same result on 32x32
+    (4x4 maps) and 28x28 (4x4 maps too, after the strided stages) and works for any size.
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        num_classes: int,
+        image_size: tuple[int, int],
+        norm: str = "instance",
+    ) -> None:
+        super().__init__()
+        norm = check_choice("resnet18", "norm", norm, DEEP_NORMS)
+        self.conv1 = nn.Conv2d(channels, 64, kernel_size=3, stride=1, padding=1, bias=False)
+        self.bn1 = make_norm(norm, 64)
+        stages = []
+        in_planes = 64
+        for planes, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
+            stages.append(
+                nn.Sequential(
+                    BasicBlock(in_planes, planes, stride, norm),
+                    BasicBlock(planes, planes, 1, norm),
+                )
+            )
+            in_planes = planes
+        self.layer1, self.layer2, self.layer3, self.layer4 = stages
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.feature_dim = in_planes
+        self.classifier = nn.Linear(in_planes, num_classes)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Pooled features before the classifier, shape (N, 512)."""
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.layer4(self.layer3(self.layer2(self.layer1(out))))
+        return self.pool(out).flatten(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.embed(x))

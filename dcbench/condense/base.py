@@ -78,10 +78,28 @@ def make_config(method: str, preset: str, ipc: int, overrides: dict[str, Any] | 
             raise DcbenchError(
                 f"method {method!r} has no setting {key!r}; settings: {', '.join(sorted(fields))}"
             )
-        setattr(config, key, value)
+        setattr(config, key, _coerce(method, key, value, getattr(config, key)))
     if hasattr(config, "validate"):
         config.validate()
     return config
+
+
+def _coerce(method: str, key: str, value: Any, default: Any) -> Any:
+    """``value`` as the type of the setting's default (``--set`` values arrive parsed as YAML:
+    ``1e-2`` stays a string there), or a one-line DcbenchError instead of a later TypeError."""
+    kind = type(default)
+    if default is None or isinstance(value, kind) and (kind is not int or type(value) is int):
+        return value
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if kind in (int, float) and isinstance(value, str):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    raise DcbenchError(
+        f"method {method!r}: setting {key!r} must be of type {kind.__name__}, got {value!r}"
+    )
 
 
 def base_meta(request: CondenseRequest, method: str, config: Any) -> dict[str, Any]:

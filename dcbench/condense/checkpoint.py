@@ -29,6 +29,8 @@ def load_checkpoint(path: Path, expect: dict[str, Any]) -> dict[str, Any]:
         raise DcbenchError(
             f"checkpoint {path} is unreadable ({type(exc).__name__}); delete it to start afresh"
         ) from None
+    if not isinstance(obj, dict) or "state" not in obj:
+        raise DcbenchError(f"checkpoint {path} is not a dcbench checkpoint; delete it")
     if obj.get("fingerprint") != expect:
         raise DcbenchError(
             f"checkpoint {path} was made with other settings; delete it or use another --out"

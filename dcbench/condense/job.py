@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from dcbench.condense import CONDENSERS, CondenseRequest, SyntheticSet, check_request, make_config
+from dcbench.errors import DcbenchError
 from dcbench.results import atomic_write_json, make_manifest
 from dcbench.results.rundir import results_root, slug
 
@@ -52,12 +53,24 @@ def condense_job(
         )
     set_path = out / SET_FILE
     if set_path.exists():
-        SyntheticSet.load(set_path)  # a corrupt file is reported, not silently reused
+        # a corrupt file is reported, and a set made otherwise (same --out) is not reused
+        _check_same(SyntheticSet.load(set_path), method, request, config, set_path)
         return set_path, True
+    created = [p for p in (out, *out.parents) if not p.exists()]  # deepest first
     out.mkdir(parents=True, exist_ok=True)
     request.checkpoint = out / CHECKPOINT_FILE
     t0 = time.perf_counter()
-    sset = cls().run(request, config)
+    try:
+        sset = cls().run(request, config)
+    except BaseException:
+        # A run that failed before writing anything (e.g. a bad model spec in the settings)
+        # leaves no empty directory behind; one with a checkpoint stays, to be resumed.
+        for p in created:
+            try:
+                p.rmdir()
+            except OSError:
+                break
+        raise
     sset.meta["preset"] = preset
     sset.save(set_path)
     manifest = make_manifest(
@@ -73,3 +86,23 @@ def condense_job(
     if request.checkpoint.exists():
         request.checkpoint.unlink()
     return set_path, False
+
+
+#: Settings that do not change the set a run produces.
+_NEUTRAL = ("compile", "checkpoint_every")
+
+
+def _check_same(sset: SyntheticSet, method: str, request: CondenseRequest, config: Any,
+                path: Path) -> None:
+    meta, want = sset.meta, json.loads(json.dumps(asdict(config)))
+    got = {k: v for k, v in (meta.get("hparams") or {}).items() if k not in _NEUTRAL}
+    same = (
+        meta.get("method") == method and meta.get("dataset") == request.dataset.name
+        and meta.get("ipc") == request.ipc and meta.get("seed") == request.seed
+        and meta.get("classes", request.class_list()) == request.class_list()
+        and got == {k: v for k, v in want.items() if k not in _NEUTRAL}
+    )
+    if not same:
+        raise DcbenchError(
+            f"{path} holds a set made with other settings; use another --out or delete it"
+        )

@@ -43,10 +43,12 @@ def kcenter(features: torch.Tensor, k: int, first: int | None = None) -> list[in
         first = int((f - f.mean(0)).norm(dim=1).argmin())
     picked = [first]
     nearest = (f - f[first]).norm(dim=1)
+    nearest[first] = -1.0  # never pick a point twice, even among coinciding features
     for _ in range(k - 1):
         i = int(nearest.argmax())
         picked.append(i)
         nearest = torch.minimum(nearest, (f - f[i]).norm(dim=1))
+        nearest[i] = -1.0
     return picked
 
 
@@ -70,7 +72,8 @@ def most_forgotten(counts: torch.Tensor, k: int, generator: torch.Generator) -> 
 
 class ForgettingTracker:
     """Counts forgetting events: an example classified correctly at one presentation and
-    wrongly at its next one. Examples never classified correctly get ``epochs`` events."""
+    wrongly at its next one. Examples never classified correctly get ``epochs + 1`` events,
+    more than any learned example can have, so they rank first."""
 
     def __init__(self, n: int) -> None:
         self.last = torch.zeros(n, dtype=torch.bool)

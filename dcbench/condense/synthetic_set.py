@@ -104,6 +104,10 @@ class SyntheticSet:
             raise DcbenchError(f"{path} is not a dcbench synthetic set")
         if obj.get("format_version", 0) > FORMAT_VERSION:
             raise DcbenchError(f"{path} has a newer format version than this dcbench reads")
+        if not all(k in obj for k in ("images", "labels", "meta")) or not isinstance(
+            obj["meta"], dict
+        ):
+            raise DcbenchError(f"{path} is a damaged synthetic set (no images, labels or meta)")
         return cls(images=obj["images"], labels=obj["labels"], meta=dict(obj["meta"]))
 
     def denormalised(self) -> torch.Tensor:
@@ -122,6 +126,8 @@ def save_grid(sset: SyntheticSet, path: str | Path) -> Path:
     if ipc == 1:
         nrow = min(10, len(pixels)) or 1
     grid = vutils.make_grid(pixels, nrow=nrow, padding=2, pad_value=1.0)
+    if pixels.shape[1] == 1:
+        grid = grid[:1]  # make_grid copies grey to three channels; keep one
     array = (grid.mul(255).round().byte().permute(1, 2, 0).numpy())
     from PIL import Image
 

@@ -1,0 +1,124 @@
+"""A condensation as the CLI runs it: named run directory, outputs, reuse, resume, cleanup."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from dcbench.condense import CondenseRequest, SyntheticSet
+from dcbench.condense.dc import DCCondenser, GradientMatcher
+from dcbench.condense.job import condense_job, run_name
+from dcbench.errors import DcbenchError
+
+TINY = {"model": "convnet:width=8:depth=1", "iterations": 3, "compile": False,
+        "checkpoint_every": 1}
+
+
+@pytest.fixture
+def results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "results"
+    monkeypatch.setenv("DCBENCH_RESULTS", str(root))
+    return root
+
+
+def request(ds, seed: int = 0, ipc: int = 1) -> CondenseRequest:
+    return CondenseRequest(ds, ipc=ipc, seed=seed, progress=False)
+
+
+def test_run_names_identify_the_request() -> None:
+    base = run_name("toy", "dc", 10, "quick", 0, {})
+    assert base == "toy-dc-ipc10-quick-seed0"
+    a = run_name("toy", "dc", 10, "quick", 0, {"lr_img": 1.0})
+    assert a.startswith(base + "-") and a != run_name("toy", "dc", 10, "quick", 0, {"lr_img": 2})
+    assert a == run_name("toy", "dc", 10, "quick", 0, {"lr_img": 1.0})
+    assert "/" not in run_name("npz:/data/x.npz", "dc", 1, "quick", 0, {})
+
+
+def test_job_writes_set_grid_manifest_and_reuses_a_finished_set(
+    tiny_dataset, results: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, existed = condense_job("dc", request(tiny_dataset), "quick", TINY)
+    assert not existed
+    out = path.parent
+    assert out.parent == results / "condense"
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "set.png", "set.pt"]
+    sset = SyntheticSet.load(path)
+    assert sset.meta["preset"] == "quick" and sset.meta["iterations_done"] == 3
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["kind"] == "condense" and manifest["seeds"] == [0]
+    assert manifest["config"]["settings"]["model"] == TINY["model"]
+    assert manifest["config"]["overrides"] == TINY
+    assert manifest["wall_time_s"] >= 0 and manifest["environment"]["torch"] == torch.__version__
+    assert manifest["command"]
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("a finished set was recomputed")
+
+    monkeypatch.setattr(DCCondenser, "run", must_not_run)
+    before = path.stat().st_mtime_ns
+    again, existed = condense_job("dc", request(tiny_dataset), "quick", TINY)
+    assert existed and again == path and path.stat().st_mtime_ns == before
+
+
+def test_an_existing_set_made_otherwise_is_not_passed_off_as_done(
+    tiny_dataset, tmp_path: Path
+) -> None:
+    out = tmp_path / "run"
+    condense_job("random", request(tiny_dataset), "quick", {}, out)
+    with pytest.raises(DcbenchError, match="other settings"):
+        condense_job("dc", request(tiny_dataset), "quick", TINY, out)
+    with pytest.raises(DcbenchError, match="other settings"):
+        condense_job("random", request(tiny_dataset, seed=3), "quick", {}, out)
+    _, existed = condense_job("random", request(tiny_dataset), "quick", {}, out)
+    assert existed
+
+
+def test_a_corrupt_finished_set_is_reported(tiny_dataset, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "set.pt").write_bytes(b"oops")
+    with pytest.raises(DcbenchError, match="cannot read"):
+        condense_job("random", request(tiny_dataset), "quick", {}, out)
+
+
+@pytest.mark.parametrize(
+    "method, overrides, ipc",
+    [
+        ("dc", {"model": "nosuchnet"}, 1),  # fails inside the run, after the directory exists
+        ("herding", {"model": "convnet:bogus=1"}, 1),
+        ("dc", {"nosuchsetting": 1}, 1),  # fails before
+        ("random", {}, 99),
+    ],
+)
+def test_a_failing_request_leaves_no_directory_behind(
+    tiny_dataset, results: Path, method: str, overrides: dict, ipc: int
+) -> None:
+    with pytest.raises(DcbenchError):
+        condense_job(method, request(tiny_dataset, ipc=ipc), "quick", overrides)
+    assert not results.exists()
+
+
+def test_an_interrupted_job_keeps_its_checkpoint_and_resumes(
+    tiny_dataset, results: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = GradientMatcher.iteration
+
+    def stop_at_2(self, it: int) -> float:
+        if it == 2:
+            raise KeyboardInterrupt
+        return original(self, it)
+
+    monkeypatch.setattr(GradientMatcher, "iteration", stop_at_2)
+    with pytest.raises(KeyboardInterrupt):
+        condense_job("dc", request(tiny_dataset), "quick", TINY)
+    (out,) = (results / "condense").iterdir()
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt"]
+    monkeypatch.setattr(GradientMatcher, "iteration", original)
+    path, existed = condense_job("dc", request(tiny_dataset), "quick", TINY)
+    assert not existed and path.parent == out
+    assert not (out / "checkpoint.pt").exists()  # removed once the set is saved
+    fresh = condense_job("dc", request(tiny_dataset), "quick", TINY, results / "fresh")[0]
+    assert torch.equal(SyntheticSet.load(path).images, SyntheticSet.load(fresh).images)

@@ -1,0 +1,28 @@
+"""Fixtures shared across the test tree. Nothing here is autouse: request what you need."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import torch
+
+from dcbench.data import ClassDataset, make_toy_dataset
+
+
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """One intra-op thread (tiny tensors on a shared 2-core machine; bit-exact comparisons)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset() -> ClassDataset:
+    """3 classes, 12 train / 10 test images each, 1x16x16: seconds of condensation at most.
+
+    Session-scoped: treat it as read-only (derive new datasets instead of editing tensors).
+    """
+    return make_toy_dataset(num_classes=3, per_class=12, test_per_class=10, image_size=(16, 16))

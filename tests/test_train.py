@@ -1,0 +1,171 @@
+"""The evaluation protocol: schedule, final-epoch accuracy, recorded settings, mean ± std."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+import torch
+
+import dcbench.train as train_module
+from dcbench.errors import DcbenchError
+from dcbench.models import model_from_spec
+from dcbench.seeding import derive_seed, generator
+from dcbench.train import EvalProtocol, accuracy, evaluate_set, mean_std, train_model
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+MODEL = "convnet:width=8:depth=1"
+
+
+class RecordingSGD(torch.optim.SGD):
+    """SGD that logs the learning rate of every step it takes."""
+
+    log: list[float] = []
+
+    def step(self, closure=None):
+        RecordingSGD.log.append(self.param_groups[0]["lr"])
+        return super().step(closure)
+
+
+def _train(ds, protocol: EvalProtocol, n: int | None = None):
+    x, y = ds.x_train[:n], ds.y_train[:n]
+    torch.manual_seed(0)
+    model = model_from_spec(MODEL, ds.channels, ds.num_classes, ds.image_size)
+    return train_model(model, x, y, protocol, generator(0), torch.device("cpu"))
+
+
+def test_paper_defaults() -> None:
+    p = EvalProtocol()
+    assert (p.epochs, p.lr, p.momentum, p.weight_decay, p.batch_size) == (300, 0.01, 0.9, 5e-4,
+                                                                          256)
+    assert p.lr_decay_at == 0.5 and "final-epoch" in p.reported
+    assert p.resolved("mnist").augment == "dc" and p.resolved("fashion-mnist").augment == "none"
+    assert p.resolved("toy").augment == "none" and p.augment == "auto"  # resolved() copies
+
+
+@pytest.mark.parametrize("epochs", [2, 6, 7])
+def test_lr_decays_tenfold_after_half_the_epochs(
+    tiny_dataset, monkeypatch: pytest.MonkeyPatch, epochs: int
+) -> None:
+    monkeypatch.setattr(train_module.torch.optim, "SGD", RecordingSGD)
+    RecordingSGD.log = []
+    protocol = EvalProtocol(epochs=epochs, lr=0.05, batch_size=10, augment="none")
+    _train(tiny_dataset, protocol, n=20)  # 20 images, batch 10: 2 steps per epoch
+    log = RecordingSGD.log
+    assert len(log) == 2 * epochs
+    half = epochs // 2
+    assert log[: 2 * half] == pytest.approx([0.05] * (2 * half))
+    assert log[2 * half:] == pytest.approx([0.005] * (2 * (epochs - half)))
+
+
+def test_one_epoch_never_decays(tiny_dataset, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(train_module.torch.optim, "SGD", RecordingSGD)
+    RecordingSGD.log = []
+    _train(tiny_dataset, EvalProtocol(epochs=1, lr=0.05, batch_size=256, augment="none"))
+    assert RecordingSGD.log == [0.05]
+
+
+def test_optimiser_settings_are_the_protocols(tiny_dataset, monkeypatch) -> None:
+    seen = {}
+
+    class Spy(torch.optim.SGD):
+        def __init__(self, params, **kw):
+            seen.update(kw)
+            super().__init__(params, **kw)
+
+    monkeypatch.setattr(train_module.torch.optim, "SGD", Spy)
+    _train(tiny_dataset, EvalProtocol(epochs=1, momentum=0.8, weight_decay=1e-3, lr=0.02))
+    assert seen == {"lr": 0.02, "momentum": 0.8, "weight_decay": 1e-3}
+
+
+def test_reported_accuracy_is_the_final_epoch_model_on_the_whole_test_split(
+    tiny_dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ds = tiny_dataset
+    x, y = ds.x_train[::4], ds.y_train[::4]
+    protocol = EvalProtocol(epochs=5, num_models=2, batch_size=8, augment="none")
+    calls: list[int] = []
+    real_accuracy = train_module.accuracy
+
+    def counting(model, xs, ys, batch, device):
+        calls.append(len(xs))
+        return real_accuracy(model, xs, ys, batch, device)
+
+    monkeypatch.setattr(train_module, "accuracy", counting)
+    result = evaluate_set(x, y, ds, [MODEL], protocol, seed=3, progress=False)
+    # one test per model, after training, on every test image: no best-epoch picking
+    assert calls == [len(ds.x_test)] * 2
+    # the same models trained by hand for all 5 epochs score exactly what was reported
+    expected = []
+    for r in range(2):
+        torch.manual_seed(derive_seed(3, 0, r, 7))
+        model = model_from_spec(MODEL, ds.channels, ds.num_classes, ds.image_size)
+        train_model(model, x, y, protocol, generator(3, 0, r, 8), torch.device("cpu"))
+        expected.append(real_accuracy(model, ds.x_test, ds.y_test, 2048, "cpu"))
+    got = result["models"][MODEL]
+    assert got["accuracies"] == expected
+    assert got["mean"] == pytest.approx(sum(expected) / 2)
+
+
+def test_protocol_dict_is_recorded_resolved(tiny_dataset) -> None:
+    ds = tiny_dataset
+    protocol = EvalProtocol(epochs=2, num_models=3, lr=0.02)
+    result = evaluate_set(ds.x_train[:6], ds.y_train[:6], ds, [MODEL, "mlp"], protocol,
+                          progress=False)
+    recorded = result["protocol"]
+    assert recorded == dataclasses.asdict(dataclasses.replace(protocol, augment="none"))
+    assert recorded["reported"].startswith("final-epoch") and recorded["lr_decay_at"] == 0.5
+    assert set(result["models"]) == {MODEL, "mlp"}
+    for r in result["models"].values():
+        assert len(r["accuracies"]) == 3 and all(0 <= a <= 100 for a in r["accuracies"])
+        assert (r["mean"], r["std"]) == pytest.approx(mean_std(r["accuracies"]))
+
+
+def test_evaluation_is_seeded(tiny_dataset) -> None:
+    ds, p = tiny_dataset, EvalProtocol(epochs=3, num_models=2, augment="dc")
+    a = evaluate_set(ds.x_train[:9], ds.y_train[:9], ds, [MODEL], p, seed=1, progress=False)
+    b = evaluate_set(ds.x_train[:9], ds.y_train[:9], ds, [MODEL], p, seed=1, progress=False)
+    assert a == b
+
+
+def test_training_learns(tiny_dataset) -> None:
+    ds = tiny_dataset
+    model = _train(ds, EvalProtocol(epochs=30, batch_size=16, augment="none"))
+    train_acc = accuracy(model, ds.x_train, ds.y_train, 64, "cpu")
+    assert train_acc > 90
+
+
+def test_accuracy_counts_correct_predictions() -> None:
+    class Fixed(torch.nn.Module):
+        def forward(self, x):
+            return torch.nn.functional.one_hot(x[:, 0, 0, 0].long(), 3).float()
+
+    x = torch.tensor([0.0, 1.0, 2.0, 2.0, 1.0]).view(5, 1, 1, 1)
+    y = torch.tensor([0, 1, 2, 0, 0])
+    assert accuracy(Fixed(), x, y, batch=2, device="cpu") == pytest.approx(60.0)
+
+
+def test_divergence_is_a_one_line_error(tiny_dataset) -> None:
+    ds = tiny_dataset
+    x = ds.x_train[:8].clone()
+    x[3] = math.inf  # a broken set: the loss is not finite
+    model = model_from_spec("mlp", ds.channels, ds.num_classes, ds.image_size)
+    with pytest.raises(DcbenchError, match="diverged"):
+        train_model(model, x, ds.y_train[:8], EvalProtocol(epochs=2), generator(0), "cpu")
+
+
+@pytest.mark.parametrize(
+    "bad", [{"epochs": 0}, {"batch_size": 0}, {"num_models": 0}, {"lr": 0.0}, {"augment": "x"}]
+)
+def test_bad_protocols_are_rejected(bad: dict) -> None:
+    with pytest.raises(DcbenchError):
+        EvalProtocol(**bad).validate()
+
+
+def test_mean_std() -> None:
+    assert mean_std([1.0, 2.0, 3.0, 4.0]) == pytest.approx((2.5, math.sqrt(5 / 3)))
+    assert mean_std([7.5]) == (7.5, 0.0)
+    assert mean_std((90, 92)) == pytest.approx((91.0, math.sqrt(2)))  # sample std (n - 1)
+    m, s = mean_std([])
+    assert math.isnan(m) and math.isnan(s)

@@ -42,5 +42,13 @@ lint: venv
 bench: setup
 	$(PY) benchmarks/dc_speed.py --out benchmarks/results/dc_speed.json
 
+# Execute notebooks/ in place against results/ (outputs are committed).
+notebooks: venv
+	$(PY) -m dcbench.report.notebooks --results results notebooks/*.ipynb
+
+# Rebuild results/tables, results/figures and REPRODUCIBILITY.md from results/.
+report: venv
+	$(DCBENCH) report --results results
+
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -89,7 +89,8 @@ def train_model(
             out = model(xb)
             loss = F.cross_entropy(out, y[idx.to(device)])
             if not torch.isfinite(loss):
-                raise DcbenchError(f"training diverged (loss {float(loss.detach())}) at epoch {epoch}")
+                value = float(loss.detach())
+                raise DcbenchError(f"training diverged (loss {value}) at epoch {epoch}")
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

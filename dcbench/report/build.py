@@ -1,0 +1,120 @@
+"""``dcbench report``: every table and figure, rebuilt from whatever runs exist."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dcbench.report import apps, condensation, figures
+from dcbench.report.render import Table
+from dcbench.report.reproducibility import reproducibility_markdown
+from dcbench.report.runs import (
+    check_run,
+    discover_runs,
+    load_condense,
+    load_evaluations,
+    short_name,
+)
+from dcbench.results.io import atomic_write_json, atomic_write_text
+from dcbench.results.rundir import results_root
+
+INDEX = "report-files.json"  # what the last report wrote, so stale outputs can be removed
+
+
+@dataclass
+class ReportResult:
+    written: list[Path] = field(default_factory=list)
+    removed: list[Path] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    runs: int = 0
+
+
+def all_tables(root: Path) -> list[Table]:
+    evals = load_evaluations(root)
+    return [*condensation.table1_tables(evals), condensation.cross_arch_table(evals),
+            apps.continual_table(root), apps.nas_table(root)]
+
+
+def _write_table(table: Table, out: Path) -> list[Path]:
+    return [atomic_write_text(out / f"{table.name}.md", table.markdown()),
+            atomic_write_text(out / f"{table.name}.tex", table.latex())]
+
+
+def _slug(text: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", str(text)).strip("-")
+
+
+def build_figures(root: Path, out: Path) -> list[Path]:
+    """Every figure the results allow (none for what has not run)."""
+    written: list[Path] = []
+    condense = load_condense(root)
+    evals = load_evaluations(root)
+    for (dataset, preset), _ in condense.groupby(["dataset", "preset"], sort=True):
+        fig = figures.synthetic_grid_figure(condense, dataset, preset)
+        written += figures.save_figure(fig, out, f"synthetic-sets-{_slug(dataset)}-{preset}")
+    timed = condensation.time_frame(evals)
+    for dataset in sorted(set(timed["dataset"])) if not timed.empty else []:
+        fig = figures.accuracy_vs_time_figure(evals, dataset)
+        written += figures.save_figure(fig, out, f"accuracy-vs-time-{_slug(dataset)}")
+    steps = apps.continual_steps(root)
+    for run_id, g in steps.groupby("run_id", sort=True):
+        name = run_id.split("/", 1)[-1]
+        r = g.iloc[0]
+        title = f"{r['setting']}, {r['protocol']}, preset {r['preset']} ({short_name(run_id)})"
+        fig = figures.continual_figure(g, title)
+        written += figures.save_figure(fig, out, f"continual-{_slug(name)}")
+    cands = apps.nas_candidates(root)
+    for run_id, g in cands.groupby("run_id", sort=True):
+        name = run_id.split("/", 1)[-1]
+        ranking = apps.nas_ranking(root / run_id)
+        space = (ranking.get("space") or {})
+        title = (f"{ranking.get('dataset', '?')}, {space.get('name', '?')} "
+                 f"({space.get('size', '?')} ConvNets), preset {ranking.get('preset', '?')} "
+                 f"({short_name(run_id)})")
+        fig = figures.nas_scatter_figure(g, ranking, title)
+        written += figures.save_figure(fig, out, f"nas-scatter-{_slug(name)}")
+    return written
+
+
+def build_report(results: str | Path | None = None, out: str | Path | None = None
+                 ) -> ReportResult:
+    """Write ``tables/*.md|tex`` and ``figures/*.png|pdf`` under ``out`` (default: the results
+    folder) and ``REPRODUCIBILITY.md`` (under ``out``, default: the results folder's parent,
+    i.e. the repository root). Outputs a previous report wrote that are no longer produced are
+    removed; nothing else is touched."""
+    root = Path(results) if results is not None else results_root()
+    base = Path(out) if out is not None else root
+    repro = (Path(out) if out is not None else root.resolve().parent) / "REPRODUCIBILITY.md"
+    result = ReportResult()
+    runs = discover_runs(root)
+    result.runs = len(runs)
+    for run in runs:
+        result.problems += check_run(run)
+    evals = load_evaluations(root)
+    for table in all_tables(root):
+        result.written += _write_table(table, base / "tables")
+    result.written += build_figures(root, base / "figures")
+    result.written.append(atomic_write_text(repro, reproducibility_markdown(
+        evals, root, len(runs))))
+    index = base / INDEX
+    previous: list[str] = []
+    if index.is_file():
+        try:
+            previous = json.loads(index.read_text()).get("files", [])
+        except ValueError:
+            previous = []
+    base_abs = base.resolve()
+    now = sorted(str(p.resolve().relative_to(base_abs)) for p in result.written
+                 if p.resolve().is_relative_to(base_abs))
+    for old in set(previous) - set(now):
+        p = base / old
+        if p.is_file() and p.parent.name in ("tables", "figures") and p.parent.parent.resolve() \
+                == base_abs:
+            p.unlink()
+            result.removed.append(p)
+    atomic_write_json(index, {"generated_by": "dcbench report", "runs": result.runs,
+                              "files": now})
+    return result

@@ -1,0 +1,208 @@
+"""Condensation results: Table 1 (method × ipc), the cross-architecture table, and the data
+behind the accuracy-vs-time figure, aggregated from evaluate runs.
+
+Aggregation rule (stated in every table): the accuracies of all models trained on all sets of
+one (dataset, method, ipc, preset) are pooled: mean ± sample std over n = sets × models.
+Table 1 uses the ``convnet`` rows (the paper's ConvNet, spec exactly ``convnet``).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Sequence
+
+import pandas as pd
+
+from dcbench.report import published as pub
+from dcbench.report.render import DASH, NOT_RUN, Table, fmt_ref, fmt_stat
+
+GROUP = ["dataset", "method", "ipc", "preset"]
+PRESET_ORDER = ("paper", "quick")
+AGG_COLUMNS = [*GROUP, "model", "n", "sets", "seeds", "mean", "std", "epochs",
+               "condense_time_s", "commands"]
+
+
+def base_model(spec: str) -> str:
+    return str(spec).split(":", 1)[0].strip().lower()
+
+
+def _unique(values: Iterable) -> list:
+    out = []
+    for v in values:
+        if v is not None and not (isinstance(v, float) and v != v) and v not in out:
+            out.append(v)
+    return out
+
+
+def aggregate(evals: pd.DataFrame, by: Sequence[str] = GROUP,
+              model: str | None = "convnet") -> pd.DataFrame:
+    """Pool accuracies per group: n, number of sets, seeds, mean, sample std, epochs used,
+    mean condensation time per set and the commands that produced them.
+
+    ``model``: keep only this exact spec (default ``convnet``); ``None`` keeps all and adds
+    ``model`` to the grouping.
+    """
+    by = list(by)
+    if evals.empty:
+        return pd.DataFrame(columns=AGG_COLUMNS)
+    frame = evals
+    if model is not None:
+        frame = frame[frame["model"].str.strip().str.lower() == model]
+    elif "model" not in by:
+        by.append("model")
+    rows = []
+    for key, g in frame.groupby(by, sort=True, dropna=False):
+        accs = [float(a) for a in g["accuracy"]]
+        per_set = g.drop_duplicates("set_path")["condense_time_s"].dropna()
+        rows.append({
+            **dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True)),
+            "model": model if model is not None else g["model"].iloc[0],
+            "n": len(accs),
+            "sets": g["set_path"].nunique(dropna=False),
+            "seeds": sorted(int(s) for s in _unique(g["seed"])),
+            "mean": statistics.fmean(accs),
+            "std": statistics.stdev(accs) if len(accs) > 1 else 0.0,
+            "epochs": sorted(int(e) for e in _unique(g["epochs"])),
+            "condense_time_s": float(per_set.mean()) if len(per_set) else None,
+            "commands": _unique(list(g["condense_command"]) + list(g["command"])),
+        })
+    out = pd.DataFrame(rows)
+    return out.reindex(columns=[*AGG_COLUMNS, *[c for c in out.columns if c not in AGG_COLUMNS]])
+
+
+def presets_in(frame: pd.DataFrame) -> list[str]:
+    found = _unique(frame["preset"]) if not frame.empty else []
+    return [p for p in PRESET_ORDER if p in found] + sorted(p for p in found
+                                                            if p not in PRESET_ORDER)
+
+
+def _lookup(agg: pd.DataFrame, **key) -> dict | None:
+    if agg.empty:
+        return None
+    mask = pd.Series(True, index=agg.index)
+    for k, v in key.items():
+        mask &= agg[k] == v
+    hit = agg[mask]
+    return None if hit.empty else hit.iloc[0].to_dict()
+
+
+def table1_frame(evals: pd.DataFrame, preset: str) -> pd.DataFrame:
+    """The numbers of Table 1 for one preset, long form: one row per (dataset, ipc, method)
+    shown, ours (n, mean, std, or NaN when not run) beside the published mean and std."""
+    agg = aggregate(evals)
+    agg = agg[agg["preset"] == preset] if not agg.empty else agg
+    ran = _unique(agg["dataset"]) if not agg.empty else []
+    datasets = [d for d in pub.TABLE1 if d in ran] + [d for d in ran if d not in pub.TABLE1]
+    if not datasets:
+        datasets = list(pub.TABLE1)
+    methods = list(pub.METHODS) + sorted(m for m in _unique(agg.get("method", []))
+                                         if m not in pub.METHODS)
+    rows = []
+    for ds in datasets:
+        ran_ipcs = {int(i) for i in agg.loc[agg["dataset"] == ds, "ipc"]} if ran else set()
+        ipcs = sorted(set(pub.TABLE1.get(ds, {})) | ran_ipcs)
+        for ipc in ipcs:
+            for method in methods:
+                ours = _lookup(agg, dataset=ds, ipc=ipc, method=method) or {}
+                ref = pub.table1_ref(ds, method, ipc)
+                rows.append({
+                    "dataset": ds, "ipc": ipc, "method": method, "preset": preset,
+                    "n": ours.get("n", 0), "sets": ours.get("sets", 0),
+                    "mean": ours.get("mean", float("nan")), "std": ours.get("std", float("nan")),
+                    "paper_mean": ref[0] if ref else float("nan"),
+                    "paper_std": ref[1] if ref else float("nan"),
+                    "epochs": ours.get("epochs", []), "commands": ours.get("commands", []),
+                })
+    frame = pd.DataFrame(rows)
+    frame["diff"] = frame["mean"] - frame["paper_mean"]
+    return frame
+
+
+def table1(evals: pd.DataFrame, preset: str) -> Table:
+    """Table 1 of the paper for one preset: rows (dataset, ipc), per method our
+    ``mean ± std (n)`` beside the published number; whole-data accuracy (paper)."""
+    data = table1_frame(evals, preset)
+    methods = _unique(data["method"])
+    columns = ["Dataset", "IPC"]
+    for m in methods:
+        columns += [f"{pub.method_label(m)} (ours)", f"{pub.method_label(m)} (paper)"]
+    columns.append("Whole data (paper)")
+    rows = []
+    for (ds, ipc), g in data.groupby(["dataset", "ipc"], sort=False):
+        row = [pub.dataset_label(ds), str(ipc)]
+        for m in methods:
+            r = g[g["method"] == m].iloc[0]
+            row.append(fmt_stat(r["mean"], r["std"], int(r["n"])) if r["n"] else NOT_RUN)
+            row.append(fmt_ref(*(pub.table1_ref(ds, m, ipc) or (None, None))))
+        whole = pub.WHOLE_DATA.get(ds)
+        first = not rows or rows[-1][0] != row[0]
+        row.append((fmt_ref(*whole) if whole else DASH) if first else "")
+        rows.append(row)
+    epochs = sorted({e for es in data["epochs"] for e in es})
+    notes = [
+        f"Preset `{preset}`. Ours: ConvNet (spec `convnet`) test accuracy %, final epoch, "
+        "mean ± sample std over n = synthetic sets × models, pooled across seeds.",
+        f"Published: {pub.PAPER}, Table 1 (5 sets × 20 models, 300 epochs).",
+    ]
+    if epochs and epochs != [300]:
+        notes.append(f"Training epochs in our evaluations: {', '.join(map(str, epochs))} "
+                     "(the protocol is 300).")
+    if preset != "paper":
+        notes.append(f"The `{preset}` preset condenses with far less compute than the paper; "
+                     "compare with care.")
+    return Table(f"table1-{preset}", f"Table 1 — condensation, preset {preset}", columns,
+                 rows, notes, data)
+
+
+def table1_tables(evals: pd.DataFrame) -> list[Table]:
+    """One Table 1 per preset found (paper first); the paper preset alone when nothing ran."""
+    presets = presets_in(evals) or ["paper"]
+    return [table1(evals, p) for p in presets]
+
+
+def cross_arch_frame(evals: pd.DataFrame) -> pd.DataFrame:
+    """Per (dataset, method, ipc, preset, model) pooled stats, for the groups evaluated on
+    more than the ConvNet alone."""
+    agg = aggregate(evals, model=None)
+    if agg.empty:
+        return agg
+    multi = agg.groupby(GROUP, dropna=False)["model"].transform(
+        lambda s: s.map(base_model).ne("convnet").any())
+    return agg[multi].reset_index(drop=True)
+
+
+def cross_arch_table(evals: pd.DataFrame) -> Table:
+    """Table 2: the set condensed with ConvNet, trained on other architectures."""
+    data = cross_arch_frame(evals)
+    archs = list(pub.CROSS_ARCH)
+    extra = sorted(m for m in _unique(data.get("model", [])) if m not in archs)
+    models = archs + extra
+    columns = ["Setting", "Preset", *[pub.arch_label(m) for m in models]]
+    s = pub.CROSS_ARCH_SETTING
+    rows = [[f"paper: {pub.dataset_label(s['dataset'])}, {pub.method_label(s['method'])}, "
+             f"ipc {s['ipc']}", "paper",
+             *[fmt_ref(*pub.CROSS_ARCH[m]) if m in pub.CROSS_ARCH else DASH for m in models]]]
+    if data.empty:
+        rows.append([f"ours: {pub.dataset_label(s['dataset'])}, "
+                     f"{pub.method_label(s['method'])}, ipc {s['ipc']}", DASH,
+                     *[NOT_RUN for _ in models]])
+    for key, g in data.groupby(GROUP, sort=True, dropna=False):
+        ds, method, ipc, preset = key
+        cells = []
+        for m in models:
+            hit = g[g["model"] == m]
+            cells.append(NOT_RUN if hit.empty else
+                         fmt_stat(hit.iloc[0]["mean"], hit.iloc[0]["std"], int(hit.iloc[0]["n"])))
+        rows.append([f"ours: {pub.dataset_label(ds)}, {pub.method_label(method)}, ipc {ipc}",
+                     str(preset), *cells])
+    notes = ["Sets condensed with the ConvNet, then trained from scratch on each architecture; "
+             "test accuracy %, mean ± sample std over n = sets × models.",
+             f"Published: {pub.PAPER}, Table 2 (MNIST, 1 image/class)."]
+    return Table("cross-architecture", "Cross-architecture generalisation", columns, rows,
+                 notes, data)
+
+
+def time_frame(evals: pd.DataFrame) -> pd.DataFrame:
+    """Per (dataset, method, ipc, preset): ConvNet accuracy and mean condensation time."""
+    agg = aggregate(evals)
+    return agg[agg["condense_time_s"].notna()].reset_index(drop=True) if not agg.empty else agg

@@ -1,0 +1,338 @@
+"""The result schema and its loader: any set of run directories as a pandas DataFrame.
+
+Every run lives in ``<results>/<kind>/<run>/`` (see ``results/README.md``) with at least a
+``manifest.json`` saying how it was made::
+
+    {"kind", "command", "seeds", "config", "wall_time_s", "finished_at",
+     "environment": {"dcbench", "torch", "avalanche-lib", "git_commit", "machine", ...}}
+
+plus the kind's metrics (``metrics.json`` and a CSV) and artifacts. A directory without a
+manifest is a run still in progress (a condensation checkpoint) and is left out by default.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from dcbench.errors import DcbenchError
+from dcbench.results.rundir import results_root
+
+KINDS = ("condense", "evaluate", "continual", "nas")
+#: Folders of the results root that hold report outputs, not runs.
+REPORT_DIRS = ("tables", "figures")
+MANIFEST = "manifest.json"
+METRICS = "metrics.json"
+CONFIG = "config.json"
+MANIFEST_KEYS = ("kind", "command", "seeds", "config", "wall_time_s", "finished_at",
+                 "environment")
+ENVIRONMENT_KEYS = ("dcbench", "torch", "avalanche-lib", "git_commit", "machine")
+#: Files each kind must have besides the manifest.
+REQUIRED_FILES: dict[str, tuple[str, ...]] = {
+    "condense": ("set.pt",),
+    "evaluate": ("metrics.json", "metrics.csv"),
+    "continual": ("metrics.json", "summary.csv"),
+    "nas": ("candidates.csv", "ranking.json"),
+}
+
+
+@dataclass
+class Run:
+    """One run directory, read."""
+
+    path: Path
+    kind: str
+    manifest: dict[str, Any] | None
+    metrics: dict[str, Any] | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def run_id(self) -> str:
+        return f"{self.kind}/{self.path.name}"
+
+    @property
+    def complete(self) -> bool:
+        return self.manifest is not None
+
+    @property
+    def command(self) -> str | None:
+        return (self.manifest or {}).get("command")
+
+    def files(self) -> list[str]:
+        return sorted(p.name for p in self.path.iterdir() if p.is_file()
+                      and not p.name.startswith("."))
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise DcbenchError(f"cannot read {path}: {type(exc).__name__}: {exc}") from None
+
+
+def read_run(path: str | Path) -> Run:
+    """Read a run directory: its manifest, metrics.json and config (config.json, else the
+    manifest's ``config``)."""
+    path = Path(path)
+    if not path.is_dir():
+        raise DcbenchError(f"no run directory at {path}")
+    manifest = _read_json(path / MANIFEST) if (path / MANIFEST).is_file() else None
+    kind = (manifest or {}).get("kind") or path.parent.name
+    metrics = _read_json(path / METRICS) if (path / METRICS).is_file() else None
+    if (path / CONFIG).is_file():
+        config = _read_json(path / CONFIG)
+    else:
+        config = dict((manifest or {}).get("config") or {})
+    return Run(path=path, kind=kind, manifest=manifest, metrics=metrics, config=config)
+
+
+def check_run(path: str | Path) -> list[str]:
+    """What is wrong with a run directory against the schema (empty list: nothing)."""
+    try:
+        run = read_run(path)
+    except DcbenchError as exc:
+        return [str(exc)]
+    if run.manifest is None:
+        return [f"{run.run_id}: no {MANIFEST} (unfinished run?)"]
+    problems = [f"{run.run_id}: manifest lacks {k!r}" for k in MANIFEST_KEYS
+                if k not in run.manifest]
+    env = run.manifest.get("environment") or {}
+    problems += [f"{run.run_id}: manifest environment lacks {k!r}" for k in ENVIRONMENT_KEYS
+                 if k not in env]
+    problems += [f"{run.run_id}: missing {f}" for f in REQUIRED_FILES.get(run.kind, ())
+                 if not (run.path / f).is_file()]
+    return problems
+
+
+def short_name(run_id: str) -> str:
+    """``20261122-003911`` for a timestamped run, else the run's folder name."""
+    name = run_id.split("/", 1)[-1]
+    m = re.match(r"\d{8}-\d{6}(-\d+)?(?=-|$)", name)
+    return m.group(0) if m else name
+
+
+def discover_runs(
+    root: str | Path | None = None,
+    kinds: Iterable[str] | None = None,
+    include_incomplete: bool = False,
+) -> list[Path]:
+    """Run directories under ``root`` (default: ``$DCBENCH_RESULTS`` or ``results``), sorted."""
+    root = Path(root) if root is not None else results_root()
+    if not root.is_dir():
+        return []
+    wanted = set(kinds) if kinds is not None else None
+    found = []
+    for kind_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        if kind_dir.name in REPORT_DIRS or kind_dir.name.startswith("."):
+            continue
+        if wanted is not None and kind_dir.name not in wanted:
+            continue
+        for run_dir in sorted(p for p in kind_dir.iterdir() if p.is_dir()):
+            if run_dir.name.startswith("."):
+                continue
+            if (run_dir / MANIFEST).is_file() or (include_incomplete and any(
+                    p.is_file() for p in run_dir.iterdir())):  # not a cache of sub-folders
+                found.append(run_dir)
+    return found
+
+
+def _as_paths(source: str | Path | Iterable[str | Path] | None,
+              kinds: Iterable[str] | None, include_incomplete: bool) -> list[Path]:
+    if source is None or isinstance(source, str | Path):
+        return discover_runs(source, kinds, include_incomplete)
+    paths = [Path(p) for p in source]
+    if kinds is not None:
+        wanted = set(kinds)
+        paths = [p for p in paths if read_run(p).kind in wanted]
+    return paths
+
+
+def _machine_text(machine: Any) -> str | None:
+    if not isinstance(machine, dict):
+        return machine
+    parts = [machine.get("platform"), f"{machine.get('cpu_count')} CPUs"
+             if machine.get("cpu_count") else None, machine.get("cuda")]
+    return ", ".join(str(p) for p in parts if p)
+
+
+def run_record(run: Run) -> dict[str, Any]:
+    """The row :func:`load_runs` makes of one run."""
+    m = run.manifest or {}
+    env = m.get("environment") or {}
+    machine = env.get("machine") or {}
+    row: dict[str, Any] = {
+        "run_id": run.run_id,
+        "kind": run.kind,
+        "name": run.name,
+        "path": str(run.path),
+        "complete": run.complete,
+        "command": m.get("command"),
+        "seeds": m.get("seeds"),
+        "wall_time_s": m.get("wall_time_s"),
+        "finished_at": m.get("finished_at"),
+        "dcbench_version": env.get("dcbench"),
+        "torch_version": env.get("torch"),
+        "avalanche_version": env.get("avalanche-lib"),
+        "python_version": env.get("python"),
+        "git_commit": env.get("git_commit"),
+        "machine": _machine_text(machine),
+        "cpu_count": machine.get("cpu_count") if isinstance(machine, dict) else None,
+        "cuda": machine.get("cuda") if isinstance(machine, dict) else None,
+        "files": run.files(),
+    }
+    config = run.config or {}
+    for key, value in pd.json_normalize(config, sep=".").iloc[0].items() if config else []:
+        row[f"config.{key}"] = value
+    return row
+
+
+def load_runs(
+    source: str | Path | Iterable[str | Path] | None = None,
+    kinds: Iterable[str] | None = None,
+    include_incomplete: bool = False,
+) -> pd.DataFrame:
+    """Any set of runs as a DataFrame, one row per run.
+
+    ``source`` is a results root (default ``$DCBENCH_RESULTS`` or ``results``) or a list of
+    run directories; ``kinds`` restricts to some kinds (condense, evaluate, continual, nas).
+    Columns: run_id, kind, name, path, complete, command, seeds, wall_time_s, finished_at,
+    dcbench/torch/avalanche/python versions, git_commit, machine, cpu_count, cuda, files, and
+    the run's config flattened as ``config.<key>``.
+    """
+    rows = [run_record(read_run(p)) for p in _as_paths(source, kinds, include_incomplete)]
+    base = ["run_id", "kind", "name", "path", "complete", "command", "seeds", "wall_time_s",
+            "finished_at", "dcbench_version", "torch_version", "avalanche_version",
+            "python_version", "git_commit", "machine", "cpu_count", "cuda", "files"]
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return pd.DataFrame(columns=base)
+    return frame
+
+
+# --- condensation and evaluation ---------------------------------------------------------
+
+CONDENSE_COLUMNS = ["run_id", "path", "set_path", "grid_path", "dataset", "method", "ipc",
+                    "preset", "seed", "overrides", "condense_time_s", "wall_time_s", "command",
+                    "finished_at"]
+
+
+def load_condense(source: str | Path | Iterable[str | Path] | None = None) -> pd.DataFrame:
+    """Finished condensation runs, one row each (dataset, method, ipc, preset, seed, paths)."""
+    rows = []
+    for path in _as_paths(source, ["condense"], False):
+        run = read_run(path)
+        m, c = run.manifest or {}, run.config
+        seeds = m.get("seeds") or [None]
+        rows.append({
+            "run_id": run.run_id,
+            "path": str(run.path),
+            "set_path": str(run.path / "set.pt"),
+            "grid_path": str(run.path / "set.png"),
+            "dataset": c.get("dataset"),
+            "method": c.get("method"),
+            "ipc": c.get("ipc"),
+            "preset": c.get("preset"),
+            "seed": seeds[0],
+            "overrides": c.get("overrides") or {},
+            "condense_time_s": m.get("condensation_wall_time_s", m.get("wall_time_s")),
+            "wall_time_s": m.get("wall_time_s"),
+            "command": m.get("command"),
+            "finished_at": m.get("finished_at"),
+        })
+    return pd.DataFrame(rows, columns=CONDENSE_COLUMNS)
+
+
+EVAL_COLUMNS = ["run_id", "path", "dataset", "method", "ipc", "preset", "seed", "set_path",
+                "set_run", "condense_time_s", "iterations_done", "model", "index", "accuracy",
+                "epochs", "num_models", "augment", "eval_seed", "command", "condense_command",
+                "finished_at"]
+
+
+def resolve_set_path(text: str | None, root: Path) -> Path | None:
+    """Find the set an evaluation names: as written, from the results root's parent (paths
+    are usually relative to the repository), or by its run name under ``root/condense``."""
+    if not text:
+        return None
+    p = Path(text)
+    candidates = [p, root.parent / p, root / "condense" / p.parent.name / p.name]
+    for c in candidates:
+        if c.is_file():
+            return c
+    return None
+
+
+def _condense_manifest(set_path: Path | None) -> dict[str, Any]:
+    if set_path is None or not (set_path.parent / MANIFEST).is_file():
+        return {}
+    try:
+        return _read_json(set_path.parent / MANIFEST)
+    except DcbenchError:
+        return {}
+
+
+def load_evaluations(
+    source: str | Path | Iterable[str | Path] | None = None, dedupe: bool = True
+) -> pd.DataFrame:
+    """Every accuracy of every evaluate run, one row per trained model (long form).
+
+    Columns: the set's dataset, method, ipc, preset and seed; ``model`` (the spec) and
+    ``index`` (which of the ``num_models``), ``accuracy`` (final-epoch test %, as recorded),
+    the protocol's epochs/num_models/augment, the evaluation seed, the set's condensation time
+    and the commands that made the set and the evaluation. With ``dedupe`` an identical
+    evaluation repeated (same set, seed, protocol, model) counts once (the newest).
+    """
+    root = Path(source) if isinstance(source, str | Path) else results_root()
+    rows = []
+    for path in _as_paths(source, ["evaluate"], False):
+        run = read_run(path)
+        metrics = run.metrics or {}
+        info = metrics.get("set") or {}
+        protocol = metrics.get("protocol") or {}
+        m = run.manifest or {}
+        eval_seeds = m.get("seeds") or [None]
+        set_path = resolve_set_path(info.get("path"), root)
+        cmanifest = _condense_manifest(set_path)
+        for spec, result in (metrics.get("models") or {}).items():
+            for i, acc in enumerate(result.get("accuracies") or []):
+                rows.append({
+                    "run_id": run.run_id,
+                    "path": str(run.path),
+                    "dataset": info.get("dataset"),
+                    "method": info.get("method"),
+                    "ipc": info.get("ipc"),
+                    "preset": info.get("preset") or (cmanifest.get("config") or {}).get(
+                        "preset"),
+                    "seed": info.get("seed"),
+                    "set_path": str(set_path) if set_path else info.get("path"),
+                    "set_run": set_path.parent.name if set_path else None,
+                    "condense_time_s": info.get("wall_time_s"),
+                    "iterations_done": info.get("iterations_done"),
+                    "model": spec,
+                    "index": i,
+                    "accuracy": float(acc),
+                    "epochs": protocol.get("epochs"),
+                    "num_models": protocol.get("num_models"),
+                    "augment": protocol.get("augment"),
+                    "eval_seed": eval_seeds[0],
+                    "command": m.get("command"),
+                    "condense_command": cmanifest.get("command"),
+                    "finished_at": m.get("finished_at"),
+                })
+    frame = pd.DataFrame(rows, columns=EVAL_COLUMNS)
+    if dedupe and not frame.empty:
+        key = ["set_path", "eval_seed", "model", "epochs", "num_models", "augment", "index"]
+        frame = (frame.sort_values(["finished_at", "run_id"], na_position="first")
+                 .drop_duplicates(subset=key, keep="last")
+                 .sort_values(["dataset", "method", "ipc", "seed", "model", "run_id", "index"])
+                 .reset_index(drop=True))
+    return frame

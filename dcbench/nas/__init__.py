@@ -1,0 +1,40 @@
+"""NAS proxies: rank a space of architectures by training each candidate on a small proxy set
+(condensed, random, herding, early stopping) and compare with whole-data training.
+
+``run_nas(NASConfig(...))`` runs an experiment; ``dcbench run nas`` and task files
+(``tasks/nas-*.yaml``, via :func:`run_nas_task`) are thin layers over it. Spaces, proxies and
+executors are registries (:data:`SPACES`, :data:`PROXIES`, :data:`EXECUTORS`).
+"""
+
+from dcbench.nas.executors import EXECUTORS
+from dcbench.nas.metrics import kendall, precision_at_k, ranking_metrics, spearman, top_k
+from dcbench.nas.proxies import DEFAULT_PROXIES, GROUND_TRUTH, PROXIES
+from dcbench.nas.spaces import SPACES, Candidate, SearchSpace, resolve_space
+from dcbench.nas.task import NAS_PRESETS, NASConfig, run_nas_task
+
+__all__ = [
+    "DEFAULT_PROXIES",
+    "EXECUTORS",
+    "GROUND_TRUTH",
+    "NAS_PRESETS",
+    "PROXIES",
+    "SPACES",
+    "Candidate",
+    "NASConfig",
+    "SearchSpace",
+    "kendall",
+    "precision_at_k",
+    "ranking_metrics",
+    "resolve_space",
+    "run_nas",
+    "run_nas_task",
+    "spearman",
+    "top_k",
+]
+
+
+def run_nas(config: NASConfig):
+    """Run (or resume) a NAS-proxy experiment; see :mod:`dcbench.nas.experiment`."""
+    from dcbench.nas.experiment import run_nas as _run
+
+    return _run(config)

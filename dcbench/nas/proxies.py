@@ -1,0 +1,235 @@
+"""Proxies: the cheap training sets a search ranks candidates on, and the ground truth.
+
+Each proxy is one registered builder returning a :class:`ProxyData` (the tensors to train on,
+the epochs, how many images it stores and what it is, in words that go into the results):
+
+* ``condensed``: a synthetic set (gradient matching, ``dc``), loaded from ``condensed_set`` or
+  made with the condensation engine at ``ipc`` (``condense_job``: saved under
+  ``results/condense/``, so later runs reuse it; the quick preset's default set is
+  ``results/condense/<dataset>-dc-ipc<ipc>-quick-seed<seed>/set.pt``);
+* ``random``, ``herding``, ``kcenter``, ``forgetting``: coresets of real images from the same
+  engine, at the same ipc;
+* ``early-stopping``: the ground truth's training images with the proxies' training compute
+  (images x epochs): whole epochs when the compute covers the ground-truth set, else one epoch
+  over a random subset of it that size;
+* ``whole``: the ground truth: the training split (or a stated per-class subset of it in the
+  quick preset) for ``whole_epochs``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from dcbench.condense.synthetic_set import SyntheticSet
+from dcbench.data import ClassDataset
+from dcbench.errors import DcbenchError
+from dcbench.registry import Registry
+from dcbench.seeding import generator
+
+#: Proxies run when none are named; ``whole`` (the ground truth) is always added.
+DEFAULT_PROXIES = ("condensed", "random", "herding", "early-stopping")
+GROUND_TRUTH = "whole"
+
+
+@dataclass
+class ProxyContext:
+    """What a proxy builder may use."""
+
+    dataset: ClassDataset
+    ipc: int
+    epochs: int  # training epochs on a proxy set
+    whole_epochs: int
+    whole_idx: torch.Tensor  # indices into x_train: the ground truth's training images
+    proxy_seed: int = 0
+    condense_preset: str = "quick"
+    condense_method: str = "dc"
+    condense_settings: dict[str, Any] = field(default_factory=dict)
+    condensed_set: Path | None = None
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    progress: bool = False
+    echo: Callable[[str], None] = lambda msg: None
+
+    @property
+    def set_images(self) -> int:
+        """Images of a proxy set at this ipc (what the compute match refers to)."""
+        return self.ipc * self.dataset.num_classes
+
+
+@dataclass
+class ProxyData:
+    """The tensors one proxy trains on, and how to state it in the results."""
+
+    name: str
+    x: torch.Tensor
+    y: torch.Tensor
+    epochs: int
+    images_stored: int
+    description: str
+    prep_s: float = 0.0  # making the set (condensation, selection); 0 when none
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        return {"name": self.name, "description": self.description, "epochs": self.epochs,
+                "train_images": len(self.x), "images_stored": self.images_stored,
+                "sample_passes": len(self.x) * self.epochs, "prep_s": round(self.prep_s, 3),
+                **self.info}
+
+
+PROXIES: Registry[Callable[[ProxyContext], ProxyData]] = Registry("proxy")
+
+
+def check_set_matches(sset: SyntheticSet, ds: ClassDataset, where: str) -> None:
+    """A saved set must come from this dataset, in its normalisation."""
+    if list(sset.meta["class_names"]) != list(ds.class_names):
+        raise DcbenchError(f"{where}: its classes differ from {ds.name}'s; wrong dataset?")
+    if tuple(sset.images.shape[1:]) != (ds.channels, *ds.image_size):
+        raise DcbenchError(f"{where}: its images are {tuple(sset.images.shape[1:])}, "
+                           f"{ds.name}'s are {(ds.channels, *ds.image_size)}")
+    ours = list(ds.mean) + list(ds.std)
+    theirs = list(sset.meta["mean"]) + list(sset.meta["std"])
+    if max(abs(a - b) for a, b in zip(ours, theirs, strict=True)) > 1e-3:
+        raise DcbenchError(f"{where}: normalised with another mean/std than {ds.name}")
+
+
+def _from_set(name: str, ctx: ProxyContext, sset: SyntheticSet, path: Path, made: bool,
+              what: str) -> ProxyData:
+    check_set_matches(sset, ctx.dataset, f"{name} set {path}")
+    if sset.ipc != ctx.ipc:
+        raise DcbenchError(f"the {name} set {path} has ipc {sset.ipc} but this run uses ipc "
+                           f"{ctx.ipc}; pass --ipc {sset.ipc} or another set")
+    meta = sset.meta
+    prep = float(meta.get("wall_time_s") or 0.0)
+    info = {"set": str(path), "method": meta.get("method"), "set_seed": meta.get("seed"),
+            "set_preset": meta.get("preset"), "iterations_done": meta.get("iterations_done"),
+            "made_by_this_run": made}
+    desc = (f"{what}: {len(sset.images)} images ({sset.ipc} per class), "
+            f"{ctx.epochs} epochs; set {path}")
+    return ProxyData(name, sset.images.float(), sset.labels.long(), ctx.epochs,
+                     len(sset.images), desc, prep, info)
+
+
+def _engine_set(method: str, ctx: ProxyContext, overrides: dict[str, Any]) -> tuple[Path, bool]:
+    """The engine's set for (dataset, method, ipc, preset, seed), made if missing."""
+    from dcbench.condense import CondenseRequest
+    from dcbench.condense.job import condense_job
+
+    request = CondenseRequest(ctx.dataset, ipc=ctx.ipc, seed=ctx.proxy_seed, device=ctx.device,
+                              progress=ctx.progress)
+    path, existed = condense_job(method, request, ctx.condense_preset, overrides)
+    ctx.echo(f"{method} set: {'reusing' if existed else 'made'} {path}")
+    return path, not existed
+
+
+@PROXIES.register("condensed")
+def condensed_proxy(ctx: ProxyContext) -> ProxyData:
+    if ctx.condensed_set is not None:
+        path, made = Path(ctx.condensed_set), False
+    else:
+        path, made = _engine_set(ctx.condense_method, ctx, ctx.condense_settings)
+    sset = SyntheticSet.load(path)
+    return _from_set("condensed", ctx, sset, path, made,
+                     f"condensed ({sset.meta.get('method', '?')}) set")
+
+
+def _coreset(method: str, what: str) -> Callable[[ProxyContext], ProxyData]:
+    def build(ctx: ProxyContext) -> ProxyData:
+        path, made = _engine_set(method, ctx, {})
+        return _from_set(method, ctx, SyntheticSet.load(path), path, made, what)
+
+    build.__doc__ = f"{what} from the condensation engine, at the run's ipc."
+    return build
+
+
+PROXIES.register("random")(_coreset("random", "random real images"))
+PROXIES.register("herding")(_coreset("herding", "herding coreset"))
+PROXIES.register("kcenter")(_coreset("kcenter", "k-center coreset"))
+PROXIES.register("forgetting")(_coreset("forgetting", "forgetting coreset"))
+
+
+def _whole_words(ctx: ProxyContext) -> str:
+    n, total = len(ctx.whole_idx), len(ctx.dataset.x_train)
+    if n == total:
+        return f"the whole training split ({n} images)"
+    return f"a stratified subset of {n} of the {total} training images"
+
+
+@PROXIES.register(GROUND_TRUTH)
+def whole_proxy(ctx: ProxyContext) -> ProxyData:
+    idx = ctx.whole_idx
+    ds = ctx.dataset
+    desc = f"{_whole_words(ctx)}, {ctx.whole_epochs} epochs"
+    return ProxyData(GROUND_TRUTH, ds.x_train[idx], ds.y_train[idx], ctx.whole_epochs,
+                     len(idx), desc, 0.0, {"subset": len(idx) != len(ds.x_train)})
+
+
+def early_stopping_plan(set_images: int, epochs: int, whole_images: int) -> tuple[int, int]:
+    """(epochs, images) over the ground-truth set matching ``set_images x epochs`` passes.
+
+    Whole epochs when the budget covers the set at least once (rounded to the nearest epoch),
+    else one epoch over a random subset of the budget's size.
+    """
+    budget = set_images * epochs
+    if budget >= whole_images:
+        return max(1, round(budget / whole_images)), whole_images
+    return 1, budget
+
+
+@PROXIES.register("early-stopping")
+def early_stopping_proxy(ctx: ProxyContext) -> ProxyData:
+    ds = ctx.dataset
+    budget = ctx.set_images * ctx.epochs
+    epochs, n = early_stopping_plan(ctx.set_images, ctx.epochs, len(ctx.whole_idx))
+    idx = ctx.whole_idx
+    if n < len(idx):
+        g = generator(ctx.proxy_seed, 0xE5)
+        idx = idx[torch.randperm(len(idx), generator=g)[:n]].sort().values
+    passes = n * epochs
+    desc = (f"early stopping: {epochs} epoch(s) over {n} images of the ground truth's training "
+            f"set = {passes} sample passes, matching the proxy sets' {ctx.set_images} images "
+            f"x {ctx.epochs} epochs = {budget} (ratio {passes / budget:.2f})")
+    info = {"compute_budget": budget, "compute_ratio": round(passes / budget, 4)}
+    return ProxyData("early-stopping", ds.x_train[idx], ds.y_train[idx], epochs, n, desc, 0.0,
+                     info)
+
+
+def whole_indices(ds: ClassDataset, per_class: int, seed: int = 0) -> torch.Tensor:
+    """Ground-truth training images: all (``per_class`` 0) or a seeded stratified subset."""
+    if per_class <= 0:
+        return torch.arange(len(ds.x_train))
+    g = generator(seed, 0x3401E)
+    parts = []
+    for c in range(ds.num_classes):
+        idx = ds.class_indices(c)
+        parts.append(idx[torch.randperm(len(idx), generator=g)[:per_class]])
+    return torch.cat(parts).sort().values
+
+
+def scoring_indices(ds: ClassDataset, per_class: int, seed: int = 0) -> torch.Tensor:
+    """Test images every candidate is scored on: all, or a seeded stratified subset."""
+    if per_class <= 0:
+        return torch.arange(len(ds.x_test))
+    g = generator(seed, 0x7E57)
+    parts = []
+    for c in range(ds.num_classes):
+        idx = torch.nonzero(ds.y_test == c, as_tuple=True)[0]
+        parts.append(idx[torch.randperm(len(idx), generator=g)[:per_class]])
+    return torch.cat(parts).sort().values
+
+
+def build_proxies(names: list[str], ctx: ProxyContext) -> dict[str, ProxyData]:
+    """Build every proxy (ground truth included), timing each build."""
+    out = {}
+    for name in names:
+        t0 = time.perf_counter()
+        data = PROXIES.get(name)(ctx)
+        if not data.prep_s:
+            data.prep_s = 0.0 if name in (GROUND_TRUTH, "early-stopping") else \
+                time.perf_counter() - t0
+        out[name] = data
+    return out

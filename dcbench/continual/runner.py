@@ -1,0 +1,512 @@
+"""The continual-learning experiment: (buffer, seed) units of T steps, resumable step by step.
+
+Every step is a pure function of the previous step's saved state, the seed and the step index:
+it builds a fresh Avalanche strategy (see :mod:`dcbench.continual.protocols`), restores the
+memory tensors (and, for the replay protocols, the model) from ``state/<buffer>/seed<s>/
+step<k-1>.pt``, trains on experience ``k``, evaluates on every experience seen and writes
+``step<k>.pt`` atomically. A re-run with the same run directory (``--out``) skips finished
+steps, so an interrupted run resumes at the next step and ends with the same numbers.
+
+Seeds: the class order, each step's model initialisation and data order derive from the seed
+only, so all buffers of one seed see the same stream and the same initial weights (a paired
+comparison); condensation seeds derive from (seed, experience).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from dcbench.continual.metrics import (
+    StepRecord,
+    UnitResult,
+    aggregate,
+    matrix_csv,
+    summary_csv,
+    table_markdown,
+)
+from dcbench.continual.task import ContinualConfig
+from dcbench.data import ClassDataset
+from dcbench.errors import DcbenchError
+from dcbench.progress import progress_bar
+from dcbench.results import atomic_write_bytes, atomic_write_json, atomic_write_text, make_manifest
+from dcbench.results.rundir import fresh_run_dir, slug
+from dcbench.seeding import derive_seed, generator
+
+KIND = "continual"
+CONFIG_FILE = "config.json"
+STATE_DIR = "state"
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    metrics: dict[str, Any]
+    steps_run: int
+    steps_skipped: int
+
+    def __str__(self) -> str:
+        return str(self.run_dir)
+
+
+# ---------------------------------------------------------------------- data and streams
+def load_data(config: ContinualConfig, data_root: Any = None,
+              download: bool = False) -> ClassDataset | list[ClassDataset]:
+    """The dataset (or the harmonised sequence) the task names."""
+    if config.sequence is not None:
+        from dcbench.continual.sequence import load_sequence
+
+        return load_sequence(config.sequence, config.image_format, data_root, download)
+    from dcbench.data import load_dataset
+
+    return load_dataset(config.dataset, root=data_root, download=download)
+
+
+def check_data(config: ContinualConfig, data: ClassDataset | list[ClassDataset]) -> None:
+    """Impossible splits and budgets fail before any directory or work is created."""
+    from dcbench.continual.streams import check_split
+
+    datasets = data if isinstance(data, list) else [data]
+    if isinstance(data, ClassDataset):
+        check_split(data.num_classes, config.experiences, data.name)
+        if config.class_order is not None and sorted(config.class_order) != list(
+            range(data.num_classes)
+        ):
+            raise DcbenchError(
+                f"class_order must be a permutation of 0..{data.num_classes - 1}"
+            )
+    for ds in datasets:
+        counts = ds.class_counts()
+        small = [ds.class_names[c] for c, n in enumerate(counts) if n < config.ipc]
+        if small:
+            raise DcbenchError(
+                f"ipc {config.ipc} is larger than classes {', '.join(small[:5])} of {ds.name} "
+                f"(fewest train images: {min(counts)})"
+            )
+    from dcbench.models import model_from_spec
+
+    ds = datasets[0]
+    model_from_spec(config.model, ds.channels, ds.num_classes, ds.image_size)
+
+
+def build_stream(config: ContinualConfig, data: ClassDataset | list[ClassDataset], seed: int):
+    from dcbench.continual.streams import class_incremental_stream, dataset_sequence_stream
+
+    if isinstance(data, list):
+        return dataset_sequence_stream(data)
+    return class_incremental_stream(data, config.experiences, seed, config.class_order)
+
+
+def make_buffer(config: ContinualConfig, buffer: str, stream: Any, seed: int,
+                device: torch.device, progress: bool, checkpoint_dir: Path | None = None) -> Any:
+    from dcbench.continual.buffers import CondensedBuffer, EmptyBuffer, ReservoirBuffer
+
+    total = sum(len(c) for c in stream.classes())  # (experience, class) groups in the stream
+    if buffer == "none":
+        return EmptyBuffer(source=stream.source, device=device)
+    if buffer == "reservoir":
+        return ReservoirBuffer(config.ipc * total, seed=seed, source=stream.source, device=device)
+    method = config.buffer_method(buffer)
+    assert method is not None
+    return CondensedBuffer(
+        config.ipc, method, max_classes=total, preset=config.preset,
+        settings=config.method_overrides(method), seed=seed, device=device,
+        source=stream.source, progress=progress,
+        group_by="experience" if config.sequence is not None else "class",
+        checkpoint_dir=checkpoint_dir,
+    )
+
+
+# ---------------------------------------------------------------------- one step
+def _fingerprint(config: ContinualConfig, buffer: str, seed: int, classes: list[list[int]]):
+    return json.loads(json.dumps(
+        {"identity": config.identity(), "buffer": buffer, "seed": seed, "classes": classes}
+    ))
+
+
+def step_path(run_dir: Path, buffer: str, seed: int, step: int) -> Path:
+    return run_dir / STATE_DIR / slug(buffer) / f"seed{seed}" / f"step{step:02d}.pt"
+
+
+def load_step(path: Path, fingerprint: dict[str, Any]) -> dict[str, Any]:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated or foreign file
+        raise DcbenchError(
+            f"cannot read {path} ({type(exc).__name__}); delete it to recompute that step"
+        ) from None
+    if state.get("fingerprint") != fingerprint:
+        raise DcbenchError(
+            f"{path} was made with other settings; use another --out or delete the run's state"
+        )
+    return state
+
+
+@torch.no_grad()
+def _correct(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int,
+             device: torch.device) -> int:
+    """Correct predictions, computed as the core protocol's :func:`dcbench.train.accuracy`."""
+    from dcbench.train import accuracy
+
+    return round(accuracy(model, x, y, batch, device) * len(x) / 100.0)
+
+
+def run_step(config: ContinualConfig, stream: Any, buffer_name: str, seed: int, step: int,
+             previous: dict[str, Any] | None, device: torch.device,
+             progress: bool, checkpoint_dir: Path | None = None) -> dict[str, Any]:
+    """Train and evaluate one step; returns the state to save (without the fingerprint)."""
+    from dcbench.continual.protocols import NEEDS_PREVIOUS_MODEL, build_strategy
+    from dcbench.models import model_from_spec
+
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    settings = config.eval_protocol().resolved(stream.sources[0].dataset.name)
+    buffer = make_buffer(config, buffer_name, stream, seed, device, progress, checkpoint_dir)
+    if previous is not None:
+        buffer.load_state_dict(previous["memory"])
+    keep_model = NEEDS_PREVIOUS_MODEL[config.protocol]
+    torch.manual_seed(derive_seed(seed, step, 0x1417))  # the same init for every buffer
+    model = model_from_spec(config.model, stream.channels, stream.num_classes, stream.image_size)
+    previous_model = None
+    if keep_model and previous is not None:
+        model.load_state_dict(previous["model"])
+        previous_model = model  # build_strategy copies it (the teacher) before training
+    seen_before = [c for cls in stream.classes()[:step] for c in cls]
+    strategy = build_strategy(
+        config.protocol, model, buffer, settings, device, generator(seed, step, 0xA06),
+        previous_model=previous_model, previous_classes=seen_before, step=step,
+        replay_batch=config.replay_batch, kd_alpha=config.kd_alpha,
+        kd_temperature=config.kd_temperature, progress=progress,
+        desc=f"train {buffer_name} s{seed} e{step}",
+    )
+    torch.manual_seed(derive_seed(seed, step, 0x5EED))  # Avalanche's data-loader shuffling
+    strategy.train(stream.train_stream[step], eval_streams=[])
+    t_train = time.perf_counter()
+    model = strategy.model
+    correct, count = [], []
+    for j in range(step + 1):
+        x, y = stream.sources[j].test_tensors()
+        correct.append(_correct(model, x, y, settings.test_batch, device))
+        count.append(len(y))
+    t_end = time.perf_counter()
+    return {
+        "step": step,
+        "classes": stream.classes()[step],
+        "correct": correct,
+        "count": count,
+        "memory": buffer.state_dict(),
+        "memory_size": len(buffer),
+        "model": {k: v.detach().cpu() for k, v in model.state_dict().items()}
+        if keep_model else None,
+        "wall_time_s": t_end - t0,
+        "timings": {
+            "memory_s": buffer.last_update_s,
+            "train_s": t_train - t0 - buffer.last_update_s,
+            "eval_s": t_end - t_train,
+            "cpu_s": time.process_time() - cpu0,  # ≈ wall time on an idle core at 1 thread
+        },
+    }
+
+
+def _save(path: Path, state: dict[str, Any]) -> None:
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+# ---------------------------------------------------------------------- one (buffer, seed) unit
+def run_unit(config: ContinualConfig, data: Any, run_dir: Path, buffer: str, seed: int,
+             device: torch.device, progress: bool, bar: Any = None) -> tuple[int, int]:
+    """All steps of one (buffer, seed); returns (steps run, steps skipped)."""
+    stream = build_stream(config, data, seed)
+    fp = _fingerprint(config, buffer, seed, stream.classes())
+    previous: dict[str, Any] | None = None
+    ran = skipped = 0
+    for step in range(stream.n_experiences):
+        path = step_path(run_dir, buffer, seed, step)
+        if path.exists():
+            previous = load_step(path, fp)
+            skipped += 1
+            continue
+        if bar is not None:
+            bar.set_description(f"{buffer} seed {seed} step {step + 1}/{stream.n_experiences}")
+        state = run_step(config, stream, buffer, seed, step, previous, device, progress,
+                         checkpoint_dir=path.parent)
+        state["fingerprint"] = fp
+        _save(path, state)
+        previous = state
+        ran += 1
+        if bar is not None:
+            acc = 100.0 * sum(state["correct"]) / max(1, sum(state["count"]))
+            bar.set_postfix(acc=f"{acc:.1f}", s=f"{state['wall_time_s']:.0f}")
+            bar.update(1)
+    return ran, skipped
+
+
+def _worker(config_dict: dict[str, Any], run_dir: str, buffer: str, seed: int,
+            threads: int | None, device: str, data_root: Any, download: bool) -> tuple[int, int]:
+    """A unit in a separate process (``--jobs``): quiet, own threads, own data copy."""
+    from dcbench.device import resolve_device, set_threads
+
+    set_threads(threads)
+    config = ContinualConfig.from_dict(config_dict)
+    data = load_data(config, data_root, download)
+    return run_unit(config, data, Path(run_dir), buffer, seed, resolve_device(device), False)
+
+
+# ---------------------------------------------------------------------- the run directory
+def prepare_run_dir(config: ContinualConfig, out: Any) -> tuple[Path, ContinualConfig]:
+    """A fresh run directory, or ``out`` (created, or resumed if it holds this experiment).
+
+    Resuming merges the buffer and seed lists with those already in the directory, so a
+    re-run may add buffers or seeds; any other difference is refused.
+    """
+    if out is None:
+        return fresh_run_dir(KIND, config.run_name()), config
+    out = Path(out)
+    cfg_path = out / CONFIG_FILE
+    if cfg_path.exists():
+        try:
+            saved = json.loads(cfg_path.read_text())["config"]
+            old = ContinualConfig.from_dict(saved)
+        except (ValueError, KeyError, DcbenchError) as exc:
+            raise DcbenchError(f"{cfg_path} is not a readable continual config ({exc})") from None
+        mine, theirs = config.identity(), old.identity()
+        diff = [k for k in mine if mine[k] != theirs.get(k)]
+        if diff:
+            changes = ", ".join(f"{k}: {theirs.get(k)!r} → {mine[k]!r}" for k in diff[:3])
+            raise DcbenchError(
+                f"{out} holds a run with other settings ({changes}); use another --out"
+            )
+        merged = dataclasses.replace(
+            config,
+            buffers=old.buffers + [b for b in config.buffers if b not in old.buffers],
+            seeds=old.seeds + [s for s in config.seeds if s not in old.seeds],
+            name=old.name,
+        )
+        return out, merged
+    if out.exists() and any(out.iterdir()):
+        raise DcbenchError(f"{out} exists and is not a continual run directory; use another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    return out, config
+
+
+def config_record(config: ContinualConfig, dataset_name: str) -> dict[str, Any]:
+    """config.json: the task as resolved, the training protocol and every method's settings."""
+    protocol = config.eval_protocol().resolved(dataset_name)
+    return {
+        "kind": KIND,
+        "config": config.to_dict(),
+        "training_protocol": dataclasses.asdict(protocol),
+        "method_settings_resolved": {
+            m: dataclasses.asdict(config.method_config(m)) for m in config.methods_used()
+        },
+    }
+
+
+# ---------------------------------------------------------------------- collecting results
+def collect(config: ContinualConfig, data: Any, run_dir: Path) -> dict[str, list[UnitResult]]:
+    """Read every finished step of every (buffer, seed) from the state files."""
+    out: dict[str, list[UnitResult]] = {}
+    for buffer in config.buffers:
+        units = []
+        for seed in config.seeds:
+            stream_classes = _stream_classes(config, data, seed)
+            fp = _fingerprint(config, buffer, seed, stream_classes)
+            steps = []
+            for step in range(len(stream_classes)):
+                path = step_path(run_dir, buffer, seed, step)
+                if not path.exists():
+                    break
+                s = load_step(path, fp)
+                steps.append(StepRecord(step, list(s["correct"]), list(s["count"]),
+                                        int(s["memory_size"]), float(s["wall_time_s"]),
+                                        dict(s["timings"])))
+            units.append(UnitResult(buffer, seed, steps, stream_classes))
+        out[buffer] = units
+    return out
+
+
+def _stream_classes(config: ContinualConfig, data: Any, seed: int) -> list[list[int]]:
+    from dcbench.continual.streams import check_split, draw_class_order
+
+    if isinstance(data, list):
+        return [sorted(torch.unique(ds.y_train).tolist()) for ds in data]
+    per = check_split(data.num_classes, config.experiences, data.name)
+    order = config.class_order or draw_class_order(data.num_classes, seed)
+    return [list(order[i * per:(i + 1) * per]) for i in range(config.experiences)]
+
+
+def write_outputs(config: ContinualConfig, data: Any, run_dir: Path,
+                  units: dict[str, list[UnitResult]], record: dict[str, Any]) -> dict[str, Any]:
+    from dcbench.continual.plot import plot_accuracy
+
+    methods = {b: config.buffer_method(b) for b in config.buffers}
+    summary = {b: aggregate(us) for b, us in units.items()}
+    for b, us in units.items():
+        for u in us:
+            if u.steps:
+                atomic_write_text(run_dir / "accuracy" / f"{slug(b)}-seed{u.seed}.csv",
+                                  matrix_csv(u))
+    title = (f"{config.dataset_label()}: {config.num_experiences} experiences, "
+             f"{config.protocol}, ipc {config.ipc}, preset {config.preset}")
+    protocol = record["training_protocol"]
+    notes = [
+        f"Mean ± std over seeds {', '.join(map(str, config.seeds))} (complete runs only); "
+        "accuracy on the test images of all classes seen; forgetting after the last step "
+        "(Chaudhry et al. 2018).",
+        f"Protocol {config.protocol}: model {config.model}, {protocol['epochs']} epochs per step, "
+        f"SGD lr {protocol['lr']} (×0.1 after {protocol['lr_decay_at']:.0%} of the epochs), "
+        f"momentum {protocol['momentum']}, weight decay {protocol['weight_decay']}, batch "
+        f"{protocol['batch_size']}, augmentation {protocol['augment']}; "
+        f"{protocol['reported']}.",
+        f"Memory: {config.ipc} images per class seen; condensed = {config.method}; settings in "
+        "config.json.",
+    ]
+    metrics = {
+        "title": title,
+        "definitions": {
+            "accuracy_matrix": "A[k][j]: test accuracy (%) on experience j after step k (j <= k)",
+            "average_accuracy": "accuracy (%) on the test images of all experiences seen",
+            "average_forgetting": "mean over j < T-1 of max_{j<=l<T-1} A[l][j] - A[T-1][j]",
+            "aggregate": "mean and sample std over seeds",
+        },
+        "task": config.to_dict(),
+        "training_protocol": protocol,
+        "buffers": {
+            b: {"method": methods[b], "summary": summary[b],
+                "seeds": {str(u.seed): u.to_dict() for u in units[b]}}
+            for b in config.buffers
+        },
+    }
+    atomic_write_json(run_dir / "metrics.json", metrics)
+    atomic_write_text(run_dir / "summary.csv", summary_csv(summary, methods))
+    atomic_write_text(run_dir / "table.md", table_markdown(summary, methods, title, notes))
+    if any(s.get("complete") for s in summary.values()):
+        plot_accuracy(summary, run_dir / "accuracy_vs_step.png", title)
+    _memory_grids(config, data, run_dir, units)
+    return metrics
+
+
+def _memory_grids(config: ContinualConfig, data: Any, run_dir: Path,
+                  units: dict[str, list[UnitResult]]) -> None:
+    """``memory/<buffer>-seed<s>.png``: the final memory of each buffer's first complete seed."""
+    from dcbench.continual.plot import save_memory_grid
+
+    ds = data[0] if isinstance(data, list) else data
+    for buffer, us in units.items():
+        done = [u for u in us if u.complete]
+        if not done or buffer == "none":
+            continue
+        path = run_dir / "memory" / f"{slug(buffer)}-seed{done[0].seed}.png"
+        if path.exists():
+            continue
+        last = step_path(run_dir, buffer, done[0].seed, len(done[0].steps) - 1)
+        memory = torch.load(last, map_location="cpu", weights_only=True)["memory"]
+        if memory["images"] is not None and len(memory["labels"]):
+            save_memory_grid(memory["images"], memory["labels"], ds.mean, ds.std, path)
+
+
+# ---------------------------------------------------------------------- the experiment
+def run_experiment(config: ContinualConfig, *, out: Any = None, threads: int | None = None,
+                   device: str = "auto", quiet: bool = False, data_root: Any = None,
+                   download: bool = False, jobs: int | None = None,
+                   echo: Any = None) -> RunResult:
+    """Run (or resume) every (buffer, seed) unit and write the run directory's files.
+
+    ``threads``/``jobs`` default to the config's (runtime settings, not part of the results).
+    """
+    from dcbench.device import resolve_device, set_threads
+
+    threads = threads if threads is not None else config.threads
+    jobs = jobs if jobs is not None else config.jobs
+    if jobs < 1:
+        raise DcbenchError(f"jobs must be at least 1 (got {jobs})")
+    n_threads = set_threads(threads)
+    dev = resolve_device(device)
+    data = load_data(config, data_root, download)
+    check_data(config, data)
+    run_dir, config = prepare_run_dir(config, out)
+    if echo is not None:
+        echo(f"run directory: {run_dir}")
+    name = data[0].name if isinstance(data, list) else data.name
+    record = config_record(config, name)
+    atomic_write_json(run_dir / CONFIG_FILE, record)
+    t0 = time.perf_counter()
+    # Costliest first, so that parallel workers finish together: condensation, then the
+    # coresets that train a reference network, then the rest.
+    cost = {b: 0 if config.buffer_method(b) == config.method else
+            1 if config.buffer_method(b) not in (None, "random") else 2 for b in config.buffers}
+    units = sorted(((b, s) for s in config.seeds for b in config.buffers),
+                   key=lambda u: cost[u[0]] if jobs > 1 else 0)
+    total_steps = len(units) * config.num_experiences
+    done_before = sum(
+        step_path(run_dir, b, s, k).exists()
+        for b, s in units for k in range(config.num_experiences)
+    )
+    bar = progress_bar(total=total_steps, initial=done_before, desc="continual",
+                       enabled=not quiet)
+    ran = skipped = 0
+    try:
+        if jobs == 1 or len(units) == 1:
+            for b, s in units:
+                r, k = run_unit(config, data, run_dir, b, s, dev, not quiet, bar)
+                ran, skipped = ran + r, skipped + k
+                write_outputs(config, data, run_dir, collect(config, data, run_dir), record)
+        else:
+            ran, skipped = _run_parallel(config, data_root, download, run_dir, units, n_threads,
+                                         device, jobs, bar, done_before)
+    finally:
+        bar.close()
+    metrics = write_outputs(config, data, run_dir, collect(config, data, run_dir), record)
+    wall = time.perf_counter() - t0
+    compute = sum(
+        sum(u["step_wall_time_s"]) for b in metrics["buffers"].values()
+        for u in b["seeds"].values()
+    )
+    manifest = make_manifest(
+        KIND, record["config"], config.seeds, wall,
+        device=str(dev), threads=n_threads, jobs=jobs, steps_run=ran, steps_resumed=skipped,
+        step_compute_time_s=round(compute, 3),
+        outputs={"config": CONFIG_FILE, "metrics": "metrics.json", "summary": "summary.csv",
+                 "table": "table.md", "plot": "accuracy_vs_step.png",
+                 "accuracy_matrices": "accuracy/<buffer>-seed<seed>.csv",
+                 "state": "state/<buffer>/seed<seed>/step<k>.pt"},
+    )
+    atomic_write_json(run_dir / "manifest.json", manifest)
+    return RunResult(run_dir, metrics, ran, skipped)
+
+
+def _run_parallel(config: ContinualConfig, data_root: Any, download: bool, run_dir: Path,
+                  units: list[tuple[str, int]], threads: int, device: str, jobs: int, bar: Any,
+                  done_before: int) -> tuple[int, int]:
+    """Units in ``jobs`` spawned processes; the bar follows the step files as they appear."""
+    ctx = get_context("spawn")
+    cfg = config.to_dict()
+    ran = skipped = 0
+    with ProcessPoolExecutor(max_workers=min(jobs, len(units)), mp_context=ctx) as pool:
+        futures = {
+            pool.submit(_worker, cfg, str(run_dir), b, s, threads, device, data_root, download)
+            for b, s in units
+        }
+        pending = set(futures)
+        while pending:
+            finished, pending = wait(pending, timeout=2.0, return_when=FIRST_COMPLETED)
+            for f in finished:
+                if f.exception() is not None:
+                    for other in pending:  # units not started yet are dropped
+                        other.cancel()
+                    raise f.exception()  # a worker's error, as if raised here
+                r, k = f.result()
+                ran, skipped = ran + r, skipped + k
+            done = sum(1 for _ in (run_dir / STATE_DIR).rglob("step*.pt"))
+            bar.update(max(0, done - bar.n))
+    return ran, skipped

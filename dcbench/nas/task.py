@@ -230,17 +230,6 @@ def _check(key: str, value: Any) -> Any:
     raise AssertionError(f"no checker for {key}")  # pragma: no cover
 
 
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    """``extra`` over ``base``: mappings merge key by key, anything else replaces."""
-    out = copy.deepcopy(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
-
-
 def resolve_task_dict(config_dict: dict[str, Any], preset: str | None,
                       overrides: dict[str, Any] | None) -> dict[str, Any]:
     """A task file's raw mapping (or plain settings) -> the settings of ``preset``.
@@ -249,13 +238,15 @@ def resolve_task_dict(config_dict: dict[str, Any], preset: str | None,
     then the preset's, then the ``--set`` overrides (dotted keys reach into mappings). The
     task's preset name is also the NAS preset unless the file sets ``preset:`` itself.
     """
+    from dcbench.tasks.spec import deep_merge
+
     raw = copy.deepcopy(config_dict or {})
     body = {k: v for k, v in raw.items() if k not in META_KEYS}
     presets = raw.get("presets") or {}
     if preset is not None and presets:
         if preset not in presets:
             raise DcbenchError(f"no preset {preset!r}; presets: {', '.join(presets)}")
-        body = _merge(body, presets[preset] or {})
+        body = deep_merge(body, presets[preset] or {})
     for key, value in (overrides or {}).items():
         node = body
         *parents, last = key.split(".")

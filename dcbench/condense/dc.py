@@ -31,7 +31,7 @@ from torch.func import functional_call, grad, vmap
 
 from dcbench.condense.base import CONDENSERS, CondenseRequest, base_meta
 from dcbench.condense.checkpoint import load_checkpoint, save_checkpoint
-from dcbench.condense.matching import DISTANCES
+from dcbench.condense.matching import DISTANCES, MULTIDIM_ONLY
 from dcbench.condense.synthetic_set import SyntheticSet
 from dcbench.errors import DcbenchError
 from dcbench.models import has_batchnorm, model_from_spec
@@ -127,6 +127,12 @@ class GradientMatcher:
         self.net.to(self.device)
         self.params = [p for p in self.net.parameters()]
         self.names = [n for n, _ in self.net.named_parameters()]
+        # The paper's distance ignores 1-D tensors (biases, norm affines): their gradients are
+        # never computed, which skips memory-bound reductions over the largest feature maps.
+        only_nd = config.distance in MULTIDIM_ONLY
+        self.matched = [i for i, p in enumerate(self.params) if p.dim() > 1 or not only_nd]
+        self.matched_params = [self.params[i] for i in self.matched]
+        self.matched_names = [self.names[i] for i in self.matched]
         self.bn = has_batchnorm(self.net)
         self.batched = config.batch_classes and not self.bn
         self.fast = _maybe_compile(self.net, config.compile and not self.bn)
@@ -159,27 +165,30 @@ class GradientMatcher:
             x = self._sample_real(c, self.config.batch_real, g)
             y = torch.full((len(x),), c, device=self.device, dtype=torch.long)
             loss = F.cross_entropy(self.fast(x), y)
-            per_class.append(torch.autograd.grad(loss, self.params))
+            per_class.append(torch.autograd.grad(loss, self.matched_params))
         return [torch.stack(gs).detach() for gs in zip(*per_class, strict=True)]
 
     def synthetic_gradients(self) -> list[torch.Tensor]:
         """Per-class gradients on the synthetic images, with graph back to the images."""
         k = len(self.classes)
         if self.batched:
-            params = {n: p.detach() for n, p in zip(self.names, self.params, strict=True)}
+            every = {n: p.detach() for n, p in zip(self.names, self.params, strict=True)}
+            params = {n: every[n] for n in self.matched_names}
 
             def class_loss(p: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor):
-                return F.cross_entropy(functional_call(self.net, p, (x,)), y)
+                return F.cross_entropy(functional_call(self.net, {**every, **p}, (x,)), y)
 
             x = self.images.view(k, self.ipc, *self.images.shape[1:])
             y = self.labels.view(k, self.ipc)
             grads = vmap(grad(class_loss), in_dims=(None, 0, 0))(params, x, y)
-            return [grads[n] for n in self.names]
+            return [grads[n] for n in self.matched_names]
         per_class = []
         for i in range(k):
             sl = slice(i * self.ipc, (i + 1) * self.ipc)
             loss = F.cross_entropy(self.net(self.images[sl]), self.labels[sl])
-            per_class.append(torch.autograd.grad(loss, self.params, create_graph=True))
+            per_class.append(
+                torch.autograd.grad(loss, self.matched_params, create_graph=True)
+            )
         return [torch.stack(gs) for gs in zip(*per_class, strict=True)]
 
     def _freeze_batchnorm(self, g: torch.Generator) -> None:

@@ -15,6 +15,9 @@ import torch
 
 from dcbench.registry import Registry
 
+#: Distances that give 1-D tensors no weight, so the engine need not compute their gradients.
+MULTIDIM_ONLY = frozenset({"layerwise"})
+
 Distance = Callable[[Sequence[torch.Tensor], Sequence[torch.Tensor], int], torch.Tensor]
 DISTANCES: Registry[Distance] = Registry("matching distance")
 

@@ -24,8 +24,9 @@ def plot_accuracy(summary: dict[str, dict[str, Any]], path: str | Path, title: s
         steps = list(range(1, len(means) + 1))
         steps_max = max(steps_max, len(steps))
         (line,) = ax.plot(steps, means, marker="o", label=f"{buffer} (n={len(s['seeds'])})")
-        lo = [m - d for m, d in zip(means, stds, strict=True)]
-        hi = [m + d for m, d in zip(means, stds, strict=True)]
+        # accuracy lives in [0, 100]: clip the ± std band there
+        lo = [max(0.0, m - d) for m, d in zip(means, stds, strict=True)]
+        hi = [min(100.0, m + d) for m, d in zip(means, stds, strict=True)]
         ax.fill_between(steps, lo, hi, color=line.get_color(), alpha=0.2, linewidth=0)
     ax.set_xlabel("step (experiences learned)")
     ax.set_ylabel("average accuracy on classes seen (%)")

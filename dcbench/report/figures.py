@@ -171,7 +171,8 @@ def continual_figure(steps: pd.DataFrame, title: str = "") -> Figure:
         ax.plot(stats["step"], stats["mean"], marker="o", color=color, label=str(label))
         if (stats["count"] > 1).any():
             std = stats["std"].fillna(0)
-            ax.fill_between(stats["step"], stats["mean"] - std, stats["mean"] + std,
+            lo, hi = (stats["mean"] - std).clip(lower=0), (stats["mean"] + std).clip(upper=100)
+            ax.fill_between(stats["step"], lo, hi,
                             color=color, alpha=0.15)
     ax.set_xlabel("step (experience)")
     ax.set_ylabel("accuracy on all classes seen (%)")

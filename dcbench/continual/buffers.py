@@ -21,6 +21,7 @@ The buffers do not disturb the caller's random streams: condensation and samplin
 from __future__ import annotations
 
 import time
+from abc import abstractmethod
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -71,8 +72,9 @@ class TensorBuffer(ExemplarsBuffer):
         self._rebuild()
         self.last_update_s = time.perf_counter() - t0
 
+    @abstractmethod
     def _add_experience(self, exp: Any) -> None:
-        raise NotImplementedError
+        """Take the new experience's samples into memory (each subclass's selection rule)."""
 
     # -- memory -------------------------------------------------------------------------------
     def __len__(self) -> int:

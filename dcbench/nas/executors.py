@@ -21,6 +21,7 @@ import os
 import shutil
 import tempfile
 import warnings
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from multiprocessing import get_context
@@ -43,7 +44,7 @@ def default_threads(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(1, workers))
 
 
-class Executor:
+class Executor(ABC):
     """Runs jobs; subclasses implement :meth:`run`."""
 
     def __init__(self, workers: int = 1, threads: int | None = None,
@@ -60,8 +61,9 @@ class Executor:
         return {"workers": self.workers, "threads_per_worker": self.threads,
                 "address": self.address}
 
+    @abstractmethod
     def run(self, jobs: Sequence[Job], data: TrainData, on_result: OnResult) -> None:
-        raise NotImplementedError
+        """Train every job and call ``on_result`` as each finishes."""
 
 
 @EXECUTORS.register("local")

@@ -76,13 +76,18 @@ def presets_in(frame: pd.DataFrame) -> list[str]:
                                                             if p not in PRESET_ORDER)
 
 
-def _lookup(agg: pd.DataFrame, **key) -> dict | None:
+def matching_rows(agg: pd.DataFrame, **key) -> pd.DataFrame:
+    """The rows of an aggregate whose columns equal every ``key`` value (empty if none)."""
     if agg.empty:
-        return None
+        return agg
     mask = pd.Series(True, index=agg.index)
     for k, v in key.items():
         mask &= agg[k] == v
-    hit = agg[mask]
+    return agg[mask]
+
+
+def _lookup(agg: pd.DataFrame, **key) -> dict | None:
+    hit = matching_rows(agg, **key)
     return None if hit.empty else hit.iloc[0].to_dict()
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 
 from dcbench.report import published as pub
 from dcbench.report.apps import NAS_PROXY_NAMES, continual_steps, nas_rows, proxy_label
-from dcbench.report.condensation import aggregate, base_model
+from dcbench.report.condensation import aggregate, base_model, matching_rows
 from dcbench.report.render import NOT_RUN, Table, fmt_stat
 from dcbench.report.runs import read_run, short_name
 
@@ -69,12 +69,7 @@ def _commands(commands: list[str], limit: int = 2) -> str:
 
 
 def _best(agg: pd.DataFrame, **key: Any) -> Ours | None:
-    if agg.empty:
-        return None
-    mask = pd.Series(True, index=agg.index)
-    for k, v in key.items():
-        mask &= agg[k] == v
-    hit = agg[mask]
+    hit = matching_rows(agg, **key)
     if hit.empty:
         return None
     order = {p: i for i, p in enumerate(PRESET_PREFERENCE)}

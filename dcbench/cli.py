@@ -16,6 +16,7 @@ from dcbench.cli_common import (
     split_list,
     user_errors,
 )
+from dcbench.runtime import keep_freed_memory
 
 PAPER_MODELS = "convnet,mlp,lenet,alexnet,vgg11,resnet18"
 
@@ -190,6 +191,7 @@ def run() -> None:
 
 
 def main() -> None:
+    keep_freed_memory()  # see dcbench/runtime.py: ~1.5x faster CPU training steps
     try:
         cli.main(prog_name="dcbench", standalone_mode=True)
     except KeyboardInterrupt:

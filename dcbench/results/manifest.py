@@ -41,6 +41,7 @@ def environment_info() -> dict[str, Any]:
     import torch
 
     import dcbench
+    from dcbench.runtime import runtime_info
 
     return {
         "dcbench": dcbench.__version__,
@@ -56,6 +57,7 @@ def environment_info() -> dict[str, Any]:
             "torch_threads": torch.get_num_threads(),
             "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         },
+        "runtime": runtime_info(),
     }
 
 

@@ -302,17 +302,9 @@ def buffer_names() -> list[str]:
 # ---------------------------------------------------------------------- task files
 def load_task_file(path: str | Path) -> dict[str, Any]:
     """Read a YAML task file into a mapping (one-line errors for missing or malformed files)."""
-    import yaml
+    from dcbench.tasks.spec import read_yaml
 
-    path = Path(path)
-    if not path.is_file():
-        raise DcbenchError(f"task file {path} does not exist")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise DcbenchError(f"task file {path} is not valid YAML{where}") from None
+    data = read_yaml(path)
     if data is None:
         data = {}
     if not isinstance(data, Mapping):

@@ -135,18 +135,24 @@ def _ensure_kinds() -> None:
     importlib.import_module("dcbench.tasks.kinds")
 
 
-def load_task_file(path: str | Path, check: bool = True) -> TaskFile:
-    """Read and validate a task file (all its presets unless ``check`` is false)."""
-    _ensure_kinds()
+def read_yaml(path: str | Path) -> Any:
+    """The parsed YAML at ``path``; a one-line TaskError if it is missing or malformed."""
     path = Path(path)
     if not path.is_file():
         raise TaskError(f"no task file at {path}")
     try:
-        raw = yaml.safe_load(path.read_text())
+        return yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
         raise TaskError(f"{path}: not valid YAML{where}") from None
+
+
+def load_task_file(path: str | Path, check: bool = True) -> TaskFile:
+    """Read and validate a task file (all its presets unless ``check`` is false)."""
+    _ensure_kinds()
+    path = Path(path)
+    raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise TaskError(f"{path}: a task file is a YAML mapping with kind, description, "
                         "expected_time and presets")

@@ -92,7 +92,7 @@ def test_identity_ignores_buffers_and_seeds() -> None:
 
 
 def test_task_file_errors(tmp_path: Path) -> None:
-    with pytest.raises(DcbenchError, match="does not exist"):
+    with pytest.raises(DcbenchError, match="no task file at"):
         load_task_file(tmp_path / "missing.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("ipc: [1, 2\n")

@@ -23,6 +23,8 @@ from pathlib import Path
 PUBLISHED = {  # DC paper, Table 1, Fashion-MNIST (ConvNet, mean ± std)
     ("random", 1): "51.4 ± 3.8", ("random", 10): "73.8 ± 0.7",
     ("herding", 1): "67.0 ± 1.9", ("herding", 10): "71.1 ± 0.7",
+    ("kcenter", 1): "66.9 ± 1.8", ("kcenter", 10): "54.7 ± 1.5",
+    ("forgetting", 1): "42.0 ± 5.5", ("forgetting", 10): "53.9 ± 2.0",
     ("dc", 1): "70.5 ± 0.6", ("dc", 10): "82.3 ± 0.4",
 }
 

@@ -5,7 +5,9 @@ Modules: :mod:`~dcbench.continual.task` (ContinualConfig, task files, run_contin
 from dcbench datasets), :mod:`~dcbench.continual.buffers` (CondensedBuffer and the reference
 buffers, Avalanche ``ExemplarsBuffer`` subclasses), :mod:`~dcbench.continual.protocols`
 (gdumb, replay, replay+kd as Avalanche strategies), :mod:`~dcbench.continual.runner`
-(resumable experiment), :mod:`~dcbench.continual.metrics` and :mod:`~dcbench.continual.plot`.
+(resumable experiment), :mod:`~dcbench.continual.state` (per-step state files),
+:mod:`~dcbench.continual.outputs` (metrics, tables, plots of a run),
+:mod:`~dcbench.continual.metrics` and :mod:`~dcbench.continual.plot`.
 
 Avalanche (~3 s and ~1 GB to import) is imported only when a stream, buffer or strategy is
 built; ``import dcbench.continual`` and the task module stay light.

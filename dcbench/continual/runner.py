@@ -15,7 +15,6 @@ comparison); condensation seeds derive from (seed, experience).
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -26,25 +25,25 @@ from typing import Any
 
 import torch
 
-from dcbench.continual.metrics import (
-    StepRecord,
-    UnitResult,
-    aggregate,
-    matrix_csv,
-    summary_csv,
-    table_markdown,
+from dcbench.continual.outputs import write_outputs
+from dcbench.continual.state import (
+    STATE_DIR,
+    collect,
+    load_step,
+    save_step,
+    step_fingerprint,
+    step_path,
 )
 from dcbench.continual.task import ContinualConfig
 from dcbench.data import ClassDataset
 from dcbench.errors import DcbenchError
 from dcbench.progress import progress_bar
-from dcbench.results import atomic_write_bytes, atomic_write_json, atomic_write_text, make_manifest
-from dcbench.results.rundir import fresh_run_dir, slug
+from dcbench.results import atomic_write_json, make_manifest
+from dcbench.results.rundir import fresh_run_dir
 from dcbench.seeding import derive_seed, generator
 
 KIND = "continual"
 CONFIG_FILE = "config.json"
-STATE_DIR = "state"
 
 
 @dataclass
@@ -126,31 +125,8 @@ def make_buffer(config: ContinualConfig, buffer: str, stream: Any, seed: int,
     )
 
 
+
 # ---------------------------------------------------------------------- one step
-def _fingerprint(config: ContinualConfig, buffer: str, seed: int, classes: list[list[int]]):
-    return json.loads(json.dumps(
-        {"identity": config.identity(), "buffer": buffer, "seed": seed, "classes": classes}
-    ))
-
-
-def step_path(run_dir: Path, buffer: str, seed: int, step: int) -> Path:
-    return run_dir / STATE_DIR / slug(buffer) / f"seed{seed}" / f"step{step:02d}.pt"
-
-
-def load_step(path: Path, fingerprint: dict[str, Any]) -> dict[str, Any]:
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # truncated or foreign file
-        raise DcbenchError(
-            f"cannot read {path} ({type(exc).__name__}); delete it to recompute that step"
-        ) from None
-    if state.get("fingerprint") != fingerprint:
-        raise DcbenchError(
-            f"{path} was made with other settings; use another --out or delete the run's state"
-        )
-    return state
-
-
 @torch.no_grad()
 def _correct(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int,
              device: torch.device) -> int:
@@ -216,18 +192,13 @@ def run_step(config: ContinualConfig, stream: Any, buffer_name: str, seed: int, 
     }
 
 
-def _save(path: Path, state: dict[str, Any]) -> None:
-    buf = io.BytesIO()
-    torch.save(state, buf)
-    atomic_write_bytes(path, buf.getvalue())
-
 
 # ---------------------------------------------------------------------- one (buffer, seed) unit
 def run_unit(config: ContinualConfig, data: Any, run_dir: Path, buffer: str, seed: int,
              device: torch.device, progress: bool, bar: Any = None) -> tuple[int, int]:
     """All steps of one (buffer, seed); returns (steps run, steps skipped)."""
     stream = build_stream(config, data, seed)
-    fp = _fingerprint(config, buffer, seed, stream.classes())
+    fp = step_fingerprint(config, buffer, seed, stream.classes())
     previous: dict[str, Any] | None = None
     ran = skipped = 0
     for step in range(stream.n_experiences):
@@ -241,7 +212,7 @@ def run_unit(config: ContinualConfig, data: Any, run_dir: Path, buffer: str, see
         state = run_step(config, stream, buffer, seed, step, previous, device, progress,
                          checkpoint_dir=path.parent)
         state["fingerprint"] = fp
-        _save(path, state)
+        save_step(path, state)
         previous = state
         ran += 1
         if bar is not None:
@@ -311,108 +282,6 @@ def config_record(config: ContinualConfig, dataset_name: str) -> dict[str, Any]:
         },
     }
 
-
-# ---------------------------------------------------------------------- collecting results
-def collect(config: ContinualConfig, data: Any, run_dir: Path) -> dict[str, list[UnitResult]]:
-    """Read every finished step of every (buffer, seed) from the state files."""
-    out: dict[str, list[UnitResult]] = {}
-    for buffer in config.buffers:
-        units = []
-        for seed in config.seeds:
-            stream_classes = _stream_classes(config, data, seed)
-            fp = _fingerprint(config, buffer, seed, stream_classes)
-            steps = []
-            for step in range(len(stream_classes)):
-                path = step_path(run_dir, buffer, seed, step)
-                if not path.exists():
-                    break
-                s = load_step(path, fp)
-                steps.append(StepRecord(step, list(s["correct"]), list(s["count"]),
-                                        int(s["memory_size"]), float(s["wall_time_s"]),
-                                        dict(s["timings"])))
-            units.append(UnitResult(buffer, seed, steps, stream_classes))
-        out[buffer] = units
-    return out
-
-
-def _stream_classes(config: ContinualConfig, data: Any, seed: int) -> list[list[int]]:
-    from dcbench.continual.streams import check_split, draw_class_order
-
-    if isinstance(data, list):
-        return [sorted(torch.unique(ds.y_train).tolist()) for ds in data]
-    per = check_split(data.num_classes, config.experiences, data.name)
-    order = config.class_order or draw_class_order(data.num_classes, seed)
-    return [list(order[i * per:(i + 1) * per]) for i in range(config.experiences)]
-
-
-def write_outputs(config: ContinualConfig, data: Any, run_dir: Path,
-                  units: dict[str, list[UnitResult]], record: dict[str, Any]) -> dict[str, Any]:
-    from dcbench.continual.plot import plot_accuracy
-
-    methods = {b: config.buffer_method(b) for b in config.buffers}
-    summary = {b: aggregate(us) for b, us in units.items()}
-    for b, us in units.items():
-        for u in us:
-            if u.steps:
-                atomic_write_text(run_dir / "accuracy" / f"{slug(b)}-seed{u.seed}.csv",
-                                  matrix_csv(u))
-    title = (f"{config.dataset_label()}: {config.num_experiences} experiences, "
-             f"{config.protocol}, ipc {config.ipc}, preset {config.preset}")
-    protocol = record["training_protocol"]
-    notes = [
-        f"Mean ± std over seeds {', '.join(map(str, config.seeds))} (complete runs only); "
-        "accuracy on the test images of all classes seen; forgetting after the last step "
-        "(Chaudhry et al. 2018).",
-        f"Protocol {config.protocol}: model {config.model}, {protocol['epochs']} epochs per step, "
-        f"SGD lr {protocol['lr']} (×0.1 after {protocol['lr_decay_at']:.0%} of the epochs), "
-        f"momentum {protocol['momentum']}, weight decay {protocol['weight_decay']}, batch "
-        f"{protocol['batch_size']}, augmentation {protocol['augment']}; "
-        f"{protocol['reported']}.",
-        f"Memory: {config.ipc} images per class seen; condensed = {config.method}; settings in "
-        "config.json.",
-    ]
-    metrics = {
-        "title": title,
-        "definitions": {
-            "accuracy_matrix": "A[k][j]: test accuracy (%) on experience j after step k (j <= k)",
-            "average_accuracy": "accuracy (%) on the test images of all experiences seen",
-            "average_forgetting": "mean over j < T-1 of max_{j<=l<T-1} A[l][j] - A[T-1][j]",
-            "aggregate": "mean and sample std over seeds",
-        },
-        "task": config.to_dict(),
-        "training_protocol": protocol,
-        "buffers": {
-            b: {"method": methods[b], "summary": summary[b],
-                "seeds": {str(u.seed): u.to_dict() for u in units[b]}}
-            for b in config.buffers
-        },
-    }
-    atomic_write_json(run_dir / "metrics.json", metrics)
-    atomic_write_text(run_dir / "summary.csv", summary_csv(summary, methods))
-    atomic_write_text(run_dir / "table.md", table_markdown(summary, methods, title, notes))
-    if any(s.get("complete") for s in summary.values()):
-        plot_accuracy(summary, run_dir / "accuracy_vs_step.png", title)
-    _memory_grids(config, data, run_dir, units)
-    return metrics
-
-
-def _memory_grids(config: ContinualConfig, data: Any, run_dir: Path,
-                  units: dict[str, list[UnitResult]]) -> None:
-    """``memory/<buffer>-seed<s>.png``: the final memory of each buffer's first complete seed."""
-    from dcbench.continual.plot import save_memory_grid
-
-    ds = data[0] if isinstance(data, list) else data
-    for buffer, us in units.items():
-        done = [u for u in us if u.complete]
-        if not done or buffer == "none":
-            continue
-        path = run_dir / "memory" / f"{slug(buffer)}-seed{done[0].seed}.png"
-        if path.exists():
-            continue
-        last = step_path(run_dir, buffer, done[0].seed, len(done[0].steps) - 1)
-        memory = torch.load(last, map_location="cpu", weights_only=True)["memory"]
-        if memory["images"] is not None and len(memory["labels"]):
-            save_memory_grid(memory["images"], memory["labels"], ds.mean, ds.std, path)
 
 
 # ---------------------------------------------------------------------- the experiment

@@ -32,6 +32,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dcbench.continual.values import (
+    as_float,
+    as_int,
+    as_list,
+    as_mapping,
+    as_method_settings,
+    as_str,
+    merge_settings,
+)
 from dcbench.errors import DcbenchError
 
 KIND = "continual"
@@ -138,9 +147,9 @@ class ContinualConfig:
         ):
             for key, value in layer.items():
                 if key == "method_settings":
-                    merged[key] = _merge_settings(merged.get(key, {}), _settings(value))
+                    merged[key] = merge_settings(merged.get(key, {}), as_method_settings(value))
                 elif key == "training":
-                    merged[key] = {**merged.get(key, {}), **_mapping(value, key)}
+                    merged[key] = {**merged.get(key, {}), **as_mapping(value, key)}
                 else:
                     merged[key] = value
         merged["preset"] = chosen
@@ -155,7 +164,7 @@ class ContinualConfig:
             self.model = defaults["model"]
         if self.epochs is None and self.protocol in defaults["epochs_by_protocol"]:
             self.epochs = defaults["epochs_by_protocol"][self.protocol]
-        self.method_settings = _merge_settings(
+        self.method_settings = merge_settings(
             copy.deepcopy(defaults["method_settings"]), self.method_settings
         )
 
@@ -363,72 +372,12 @@ def _check_keys(data: Mapping[str, Any], allowed: list[str], where: str) -> None
 def _undot(overrides: dict[str, Any]) -> dict[str, Any]:
     """``{"method_settings.dc.iterations": 5}`` -> ``{"method_settings": {"dc": {...}}}``
     (the generic task runner's ``--set`` passes dotted keys)."""
+    from dcbench.tasks.spec import set_dotted
+
     out: dict[str, Any] = {}
     for key, value in overrides.items():
-        parts = str(key).split(".")
-        node = out
-        for part in parts[:-1]:
-            child = node.setdefault(part, {})
-            if not isinstance(child, dict):
-                raise DcbenchError(f"override {key!r}: {part!r} is not a mapping")
-            node = child
-        node[parts[-1]] = value
+        set_dotted(out, str(key), value)
     return out
-
-
-def _mapping(value: Any, key: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise DcbenchError(f"{key} must be a mapping")
-    return {str(k).replace("-", "_"): v for k, v in value.items()}
-
-
-def _settings(value: Any) -> dict[str, dict[str, Any]]:
-    """``method_settings``: {method: {key: value}}."""
-    out: dict[str, dict[str, Any]] = {}
-    for method, block in _mapping(value, "method_settings").items():
-        out[method.lower()] = _mapping(block, f"method_settings.{method}")
-    return out
-
-
-def _merge_settings(a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]]):
-    out = {m: dict(s) for m, s in a.items()}
-    for method, settings in b.items():
-        out.setdefault(method, {}).update(settings)
-    return out
-
-
-def _as_int(key: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise DcbenchError(f"{key} must be an integer, got {value!r}")
-    try:
-        return int(value)
-    except ValueError:
-        raise DcbenchError(f"{key} must be an integer, got {value!r}") from None
-
-
-def _as_float(key: str, value: Any) -> float:
-    if isinstance(value, bool):
-        raise DcbenchError(f"{key} must be a number, got {value!r}")
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise DcbenchError(f"{key} must be a number, got {value!r}") from None
-
-
-def _as_list(key: str, value: Any) -> list[Any]:
-    if isinstance(value, str):
-        return [v.strip() for v in value.split(",") if v.strip()]
-    if isinstance(value, list | tuple):
-        return list(value)
-    raise DcbenchError(f"{key} must be a list (or a comma-separated string), got {value!r}")
-
-
-def _as_str(key: str, value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise DcbenchError(f"{key} must be a non-empty string, got {value!r}")
-    return value.strip()
 
 
 def _coerce(key: str, value: Any) -> Any:
@@ -439,17 +388,17 @@ def _coerce(key: str, value: Any) -> Any:
             return None
         raise DcbenchError(f"{key} must not be empty")
     if key in ("experiences", "ipc", "epochs", "replay_batch", "jobs", "threads"):
-        return _as_int(key, value)
+        return as_int(key, value)
     if key in ("kd_alpha", "kd_temperature"):
-        return _as_float(key, value)
+        return as_float(key, value)
     if key in ("seeds", "class_order"):
-        return [_as_int(key, v) for v in _as_list(key, value)]
+        return [as_int(key, v) for v in as_list(key, value)]
     if key in ("buffers", "sequence"):
-        return [_as_str(key, v).lower() for v in _as_list(key, value)]
+        return [as_str(key, v).lower() for v in as_list(key, value)]
     if key == "method_settings":
-        return _settings(value)
+        return as_method_settings(value)
     if key == "training":
-        return _mapping(value, key)
+        return as_mapping(value, key)
     if key in ("protocol", "method", "preset", "image_format"):
-        return _as_str(key, value).lower()
-    return _as_str(key, value)
+        return as_str(key, value).lower()
+    return as_str(key, value)

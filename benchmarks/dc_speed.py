@@ -156,11 +156,9 @@ SIDES = ("engine", "reference", "reference-tuned")
 
 def _setup(ds, ipc: int, compile_engine: bool) -> tuple[GradientMatcher, int, int]:
     """The matcher every side starts from; seeded, so each process builds the same one."""
-    paper = make_config("dc", "paper", ipc)
     cfg = make_config("dc", "paper", ipc, {"init": "real", "compile": compile_engine})
     matcher = GradientMatcher(CondenseRequest(ds, ipc=ipc, seed=0, progress=False), cfg)
-    inner_steps = paper.inner_loop if paper.outer_loop > 1 else 0
-    return matcher, paper.outer_loop, inner_steps
+    return matcher, cfg.outer_loop, cfg.inner_loop
 
 
 def run_side(side: str, ds, ipc: int, steps: int, compile_engine: bool) -> dict:
@@ -170,7 +168,8 @@ def run_side(side: str, ds, ipc: int, steps: int, compile_engine: bool) -> dict:
     does at start-up); ``reference`` keeps the default allocator, as the authors' scripts do.
     """
     tuned = keep_freed_memory() if side != "reference" else False
-    matcher, outer, inner_steps = _setup(ds, ipc, compile_engine and side == "engine")
+    matcher, outer, inner = _setup(ds, ipc, compile_engine and side == "engine")
+    inner_steps = inner if outer > 1 else 0  # the last outer step has no inner training
     out: dict = {"side": side, "allocator": runtime_info()["malloc"], "malloc_tuned": tuned}
     if side == "engine":
         eager = GradientMatcher(matcher.request, make_config("dc", "paper", ipc, {"init": "real"}))
@@ -189,7 +188,7 @@ def run_side(side: str, ds, ipc: int, steps: int, compile_engine: bool) -> dict:
     out["best_s"], out["all_s"] = timed(lambda: step(generator(7)), steps)
     if side != "reference-tuned":
         out["flops"] = count_flops(lambda: flop_step(generator(8)))
-    out.update(outer_loop=outer, inner_steps=inner_steps)
+    out.update(outer_loop=outer, inner_loop=inner, inner_steps=inner_steps)
     return out
 
 
@@ -211,7 +210,7 @@ def combine(ipc: int, sides: dict[str, dict]) -> dict:
     outer = e["outer_loop"]
     rel_eager = abs(e["loss_eager"] - r["loss"]) / abs(r["loss"])
     return {
-        "ipc": ipc, "outer_loop": outer, "inner_loop": make_config("dc", "paper", ipc).inner_loop,
+        "ipc": ipc, "outer_loop": outer, "inner_loop": e["inner_loop"],
         "outer_step_includes_inner_epochs": e["inner_steps"],
         "loss_reference": r["loss"], "loss_engine_eager": e["loss_eager"],
         "loss_engine": e["loss"],

@@ -125,7 +125,6 @@ def make_buffer(config: ContinualConfig, buffer: str, stream: Any, seed: int,
     )
 
 
-
 # ---------------------------------------------------------------------- one step
 @torch.no_grad()
 def _correct(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int,

@@ -238,7 +238,7 @@ def resolve_task_dict(config_dict: dict[str, Any], preset: str | None,
     then the preset's, then the ``--set`` overrides (dotted keys reach into mappings). The
     task's preset name is also the NAS preset unless the file sets ``preset:`` itself.
     """
-    from dcbench.tasks.spec import deep_merge
+    from dcbench.tasks.spec import deep_merge, set_dotted
 
     raw = copy.deepcopy(config_dict or {})
     body = {k: v for k, v in raw.items() if k not in META_KEYS}
@@ -248,13 +248,7 @@ def resolve_task_dict(config_dict: dict[str, Any], preset: str | None,
             raise DcbenchError(f"no preset {preset!r}; presets: {', '.join(presets)}")
         body = deep_merge(body, presets[preset] or {})
     for key, value in (overrides or {}).items():
-        node = body
-        *parents, last = key.split(".")
-        for i, part in enumerate(parents):
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise DcbenchError(f"--set {key}: {'.'.join(parents[:i + 1])} is not a mapping")
-        node[last] = copy.deepcopy(value)
+        set_dotted(body, key, copy.deepcopy(value))
     if preset is not None and "preset" not in body:
         if preset not in NAS_PRESETS:
             raise DcbenchError(f"preset {preset!r} is not a NAS preset ({', '.join(NAS_PRESETS)});"

@@ -120,8 +120,8 @@ def evaluate(set_path, models, num_models, epochs, lr, batch_size, augment, seed
              download, device, threads, quiet):
     """Train fresh models on a saved set and report final-epoch test accuracy (mean ± std)."""
     from dcbench.device import resolve_device, set_threads
-    from dcbench.evaluation import evaluate_job
-    from dcbench.train import EvalProtocol
+    from dcbench.evaluation.job import evaluate_job
+    from dcbench.evaluation.protocol import EvalProtocol
 
     set_threads(threads)
     protocol = EvalProtocol(epochs=epochs, lr=lr, batch_size=batch_size, augment=augment,

@@ -18,9 +18,9 @@ from dcbench.condense.base import CONDENSERS, CondenseRequest, base_meta
 from dcbench.condense.selection import ForgettingTracker, herding, kcenter, most_forgotten
 from dcbench.condense.synthetic_set import SyntheticSet
 from dcbench.errors import DcbenchError
+from dcbench.evaluation.protocol import EvalProtocol, train_model
 from dcbench.models import model_from_spec
 from dcbench.seeding import derive_seed, generator
-from dcbench.train import EvalProtocol, train_model
 
 
 @dataclass

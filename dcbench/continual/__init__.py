@@ -1,6 +1,6 @@
 """Continual learning with condensed memories, on Avalanche 0.6 (``dcbench run continual``).
 
-Modules: :mod:`~dcbench.continual.task` (ContinualConfig, task files, run_continual_task),
+Modules: :mod:`~dcbench.continual.config` (ContinualConfig, task files, run_continual_task),
 :mod:`~dcbench.continual.streams` (class-incremental and dataset-sequence Avalanche benchmarks
 from dcbench datasets), :mod:`~dcbench.continual.buffers` (CondensedBuffer and the reference
 buffers, Avalanche ``ExemplarsBuffer`` subclasses), :mod:`~dcbench.continual.protocols`
@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dcbench.continual.task import ContinualConfig, load_task_file, run_continual_task
+from dcbench.continual.config import ContinualConfig, load_task_file, run_continual_task
 
 __all__ = [
     "CondensedBuffer",

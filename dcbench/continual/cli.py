@@ -85,7 +85,7 @@ def command(task_file, dataset, experiences, ipc, buffers, method, protocol, see
     Writes config.json, manifest.json, accuracy/<buffer>-seed<s>.csv (accuracy matrices),
     metrics.json, summary.csv, table.md and accuracy_vs_step.png into the run directory.
     """
-    from dcbench.continual.task import ContinualConfig, load_task_file
+    from dcbench.continual.config import ContinualConfig, load_task_file
 
     data = load_task_file(task_file) if task_file is not None else {}
     overrides: dict[str, Any] = {

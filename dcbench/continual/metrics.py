@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from dcbench.train import mean_std
+from dcbench.evaluation.protocol import mean_std
 
 
 @dataclass

@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 
+from dcbench.continual.config import ContinualConfig
 from dcbench.continual.metrics import (
     UnitResult,
     aggregate,
@@ -15,7 +16,6 @@ from dcbench.continual.metrics import (
     table_markdown,
 )
 from dcbench.continual.state import step_path
-from dcbench.continual.task import ContinualConfig
 from dcbench.results import atomic_write_json, atomic_write_text
 from dcbench.results.rundir import slug
 

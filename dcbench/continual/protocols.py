@@ -14,7 +14,7 @@
   on the units of the classes seen before, over the whole mixed mini-batch.
 
 Every protocol trains with the core evaluation protocol's optimiser and schedule
-(:class:`dcbench.train.EvalProtocol`: SGD, lr, momentum, weight decay, batch size, lr × 0.1
+(:class:`dcbench.evaluation.EvalProtocol`: SGD, lr, momentum, weight decay, batch size, lr × 0.1
 after ``lr_decay_at`` of the epochs, augmentation) through :class:`EvalProtocolPlugin`; the
 optimiser is created afresh at every step (no momentum carried across experiences).
 """
@@ -33,9 +33,9 @@ from torch import nn
 from dcbench.augment import AUGMENTATIONS
 from dcbench.continual._compat import quiet_avalanche_import
 from dcbench.errors import DcbenchError
+from dcbench.evaluation.protocol import EvalProtocol
 from dcbench.progress import progress_bar
 from dcbench.registry import Registry
-from dcbench.train import EvalProtocol
 
 with quiet_avalanche_import():
     from avalanche.core import SupervisedPlugin
@@ -135,7 +135,7 @@ class StepContext:
 
 
 #: protocol name -> ``plugins(buffer, context)``; the names are those of
-#: :data:`dcbench.continual.task.PROTOCOLS`.
+#: :data:`dcbench.continual.config.PROTOCOLS`.
 PROTOCOL_PLUGINS: Registry[Callable[[Any, StepContext], list[Any]]] = Registry("protocol")
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 import torch
 
+from dcbench.continual.config import ContinualConfig
 from dcbench.continual.outputs import write_outputs
 from dcbench.continual.state import (
     STATE_DIR,
@@ -34,7 +35,6 @@ from dcbench.continual.state import (
     step_fingerprint,
     step_path,
 )
-from dcbench.continual.task import ContinualConfig
 from dcbench.data import ClassDataset
 from dcbench.errors import DcbenchError
 from dcbench.progress import progress_bar
@@ -129,8 +129,8 @@ def make_buffer(config: ContinualConfig, buffer: str, stream: Any, seed: int,
 @torch.no_grad()
 def _correct(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int,
              device: torch.device) -> int:
-    """Correct predictions, computed as the core protocol's :func:`dcbench.train.accuracy`."""
-    from dcbench.train import accuracy
+    """Correct predictions, computed as the core protocol's :func:`~dcbench.evaluation.accuracy`."""
+    from dcbench.evaluation.protocol import accuracy
 
     return round(accuracy(model, x, y, batch, device) * len(x) / 100.0)
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import torch
 
+from dcbench.continual.config import ContinualConfig
 from dcbench.continual.metrics import StepRecord, UnitResult
-from dcbench.continual.task import ContinualConfig
 from dcbench.errors import DcbenchError
 from dcbench.results import atomic_write_bytes
 from dcbench.results.rundir import slug

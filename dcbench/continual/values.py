@@ -1,7 +1,7 @@
 """Type checks for continual task values, with one-line errors naming the key.
 
 Task files, ``--set`` overrides and CLI options all arrive as YAML scalars or strings; these turn
-them into the types :class:`dcbench.continual.task.ContinualConfig` holds.
+them into the types :class:`dcbench.continual.config.ContinualConfig` holds.
 """
 
 from __future__ import annotations

@@ -6,11 +6,11 @@
 executors are registries (:data:`SPACES`, :data:`PROXIES`, :data:`EXECUTORS`).
 """
 
+from dcbench.nas.config import NAS_PRESETS, NASConfig, run_nas_task
 from dcbench.nas.executors import EXECUTORS
 from dcbench.nas.metrics import kendall, precision_at_k, ranking_metrics, spearman, top_k
 from dcbench.nas.proxies import DEFAULT_PROXIES, GROUND_TRUTH, PROXIES
 from dcbench.nas.spaces import SPACES, Candidate, SearchSpace, resolve_space
-from dcbench.nas.task import NAS_PRESETS, NASConfig, run_nas_task
 
 __all__ = [
     "DEFAULT_PROXIES",

@@ -87,8 +87,8 @@ def command(space, proxies, dataset, ipc, condensed_set, condense_settings, epoc
       dcbench run nas --space convnet-grid --proxy condensed,random,herding,early-stopping
       dcbench run nas --space convnet-grid --executor ray --address ray://head:10001
     """
+    from dcbench.nas.config import NASConfig
     from dcbench.nas.experiment import run_nas
-    from dcbench.nas.task import NASConfig
 
     if address and executor == "local":
         executor = "ray"
@@ -119,6 +119,6 @@ def command(space, proxies, dataset, ipc, condensed_set, condense_settings, epoc
 
 
 def _f(v, digits: int = 2) -> str:
-    from dcbench.nas.report import _fmt
+    from dcbench.nas.outputs import _fmt
 
     return _fmt(v, digits)

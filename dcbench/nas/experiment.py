@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from dcbench.errors import DcbenchError
+from dcbench.evaluation.protocol import EvalProtocol
 from dcbench.nas.cache import ResultCache, default_cache_root, tensor_digest, unit_key
+from dcbench.nas.config import NASConfig
 from dcbench.nas.executors import EXECUTORS
 from dcbench.nas.proxies import (
     ProxyContext,
@@ -32,12 +34,10 @@ from dcbench.nas.proxies import (
     whole_indices,
 )
 from dcbench.nas.spaces import SearchSpace, check_space, resolve_space
-from dcbench.nas.task import NASConfig
 from dcbench.nas.training import Job, TrainData
 from dcbench.progress import progress_bar
 from dcbench.results import atomic_write_json, fresh_run_dir, make_manifest
 from dcbench.results.rundir import slug
-from dcbench.train import EvalProtocol
 
 
 @dataclass
@@ -177,7 +177,7 @@ def run_nas(config: NASConfig) -> NASResult:
     finally:
         bar.close()
 
-    from dcbench.nas.report import write_outputs
+    from dcbench.nas.outputs import write_outputs
 
     ranking = write_outputs(run_dir, config, settings, space, costs, proxies, records)
     wall = time.perf_counter() - t_start

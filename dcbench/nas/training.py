@@ -18,9 +18,9 @@ from typing import Any
 import torch
 
 from dcbench.errors import DcbenchError
+from dcbench.evaluation.protocol import EvalProtocol, accuracy, train_model
 from dcbench.models import model_from_spec
 from dcbench.seeding import derive_seed, generator
-from dcbench.train import EvalProtocol, accuracy, train_model
 
 _INIT, _ORDER = 0x4E4153, 0x4E4154  # stream tags for derive_seed
 

@@ -7,7 +7,7 @@ ipc, preset, ...) and ``buffers``: {buffer: {method, summary, seeds: {seed:
 ``summary.csv`` the per-buffer means over seeds (``acc_step<k>_mean`` ...), read when
 ``metrics.json`` lacks the per-seed numbers.
 
-NAS (``results/nas/<run>/``, written by :mod:`dcbench.nas.report`): ``candidates.csv`` has one
+NAS (``results/nas/<run>/``, written by :mod:`dcbench.nas.outputs`): ``candidates.csv`` has one
 row per candidate (``spec``) with ``<proxy>_acc`` for every proxy, the ground truth
 (``whole``) included; ``ranking.json`` has ``dataset``, ``space`` {name, size}, ``k``,
 ``preset`` and ``proxies`` {proxy: {spearman_all, kendall_all, spearman_top_k, kendall_top_k,

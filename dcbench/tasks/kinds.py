@@ -77,7 +77,7 @@ class EvaluationSpec:
     seed: int | None = None  # None: the set's own seed
 
     def protocol(self):
-        from dcbench.train import EvalProtocol
+        from dcbench.evaluation.protocol import EvalProtocol
 
         return EvalProtocol(epochs=self.epochs, lr=self.lr, batch_size=self.batch_size,
                             augment=self.augment, num_models=self.num_models)
@@ -235,8 +235,8 @@ register_kind(TaskKind("condense", "condense sets (and evaluate them)", validate
 register_kind(TaskKind("evaluate", "evaluate saved sets", validate_evaluate,
                        "dcbench.tasks.runners:run_evaluate"))
 register_kind(TaskKind("continual", "continual learning with a condensed memory",
-                       _app_validator("dcbench.continual.task", "ContinualConfig"),
+                       _app_validator("dcbench.continual.config", "ContinualConfig"),
                        "dcbench.tasks.runners:run_continual"))
 register_kind(TaskKind("nas", "architecture search on a proxy set",
-                       _app_validator("dcbench.nas.task", "NASConfig"),
+                       _app_validator("dcbench.nas.config", "NASConfig"),
                        "dcbench.tasks.runners:run_nas"))

@@ -83,7 +83,7 @@ def find_evaluation(set_path: Path, spec: EvaluationSpec, seed: int,
 
 def _evaluate(set_path: Path, spec: EvaluationSpec, seed: int, options: RunOptions,
               device) -> None:
-    from dcbench.evaluation import evaluate_job
+    from dcbench.evaluation.job import evaluate_job
 
     done = find_evaluation(set_path, spec, seed)
     if done is not None:
@@ -212,10 +212,10 @@ def _run_app(module: str, function: str, task: TaskFile, preset: str,
 
 def run_continual(task: TaskFile, config: Any, preset: str, overrides: dict[str, Any],
                   options: RunOptions) -> Any:
-    return _run_app("dcbench.continual.task", "run_continual_task", task, preset, overrides,
+    return _run_app("dcbench.continual.config", "run_continual_task", task, preset, overrides,
                     options)
 
 
 def run_nas(task: TaskFile, config: Any, preset: str, overrides: dict[str, Any],
             options: RunOptions) -> Any:
-    return _run_app("dcbench.nas.task", "run_nas_task", task, preset, overrides, options)
+    return _run_app("dcbench.nas.config", "run_nas_task", task, preset, overrides, options)

@@ -16,7 +16,7 @@ import pytest
 
 from dcbench.condense import CondenseRequest, condense
 from dcbench.data import make_toy_dataset
-from dcbench.train import EvalProtocol, evaluate_set
+from dcbench.evaluation.protocol import EvalProtocol, evaluate_set
 
 MODEL = "convnet:width=16:depth=2"
 DC_SETTINGS = {"model": MODEL, "iterations": 20, "lr_img": 1.0, "init": "real",

@@ -14,8 +14,8 @@ from click.testing import CliRunner
 
 from dcbench.cli import cli
 from dcbench.continual import runner
+from dcbench.continual.config import ContinualConfig, run_continual_task
 from dcbench.continual.metrics import average_forgetting
-from dcbench.continual.task import ContinualConfig, run_continual_task
 from dcbench.errors import DcbenchError
 
 OUTPUTS = ("config.json", "manifest.json", "metrics.json", "summary.csv", "table.md",
@@ -260,7 +260,7 @@ def test_dataset_sequence_end_to_end_with_stand_ins(tiny, tmp_path: Path, monkey
 
 
 def test_every_protocol_name_has_plugins() -> None:
+    from dcbench.continual.config import PROTOCOLS
     from dcbench.continual.protocols import NEEDS_PREVIOUS_MODEL, PROTOCOL_PLUGINS
-    from dcbench.continual.task import PROTOCOLS
 
     assert set(PROTOCOL_PLUGINS.names()) == set(PROTOCOLS) == set(NEEDS_PREVIOUS_MODEL)

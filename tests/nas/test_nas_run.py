@@ -188,7 +188,7 @@ def test_a_diverging_candidate_is_recorded_not_fatal(monkeypatch) -> None:
     data = TrainData(1, 3, (16, 16), ds.x_test, ds.y_test, {"p": (ds.x_train, ds.y_train)})
     from dataclasses import asdict
 
-    from dcbench.train import EvalProtocol
+    from dcbench.evaluation.protocol import EvalProtocol
 
     job = Job("convnet:width=8:depth=1", 1, "p", 0, asdict(EvalProtocol(epochs=1)))
     record = run_job(job, data)

@@ -23,7 +23,7 @@ import pytest
 import torch
 
 from dcbench.condense.synthetic_set import SyntheticSet
-from dcbench.evaluation import metrics_csv
+from dcbench.evaluation.job import metrics_csv
 from dcbench.results import atomic_write_json, atomic_write_text, make_manifest
 
 CLASSES = ["a", "b", "c"]
@@ -105,7 +105,7 @@ def make_continual_run(root: Path, name: str = "20260101-000000-fmnist-cl") -> P
 
 
 def make_nas_run(root: Path, name: str = "20260101-000000-fmnist-nas") -> Path:
-    """In the layout of dcbench.nas.report: 4 candidates; proxies condensed and random."""
+    """In the layout of dcbench.nas.outputs: 4 candidates; proxies condensed and random."""
     out = root / "nas" / name
     whole = [90.0, 85.0, 80.0, 75.0]
     proxies = {"condensed": [60.0, 55.0, 50.0, 45.0], "random": [40.0, 50.0, 45.0, 42.0],

@@ -112,10 +112,10 @@ def test_applications_are_dispatched(kind: str, tmp_path: Path, results: Path,
         calls["run"] = (config_dict, preset, overrides, options)
         return tmp_path / "run-dir"
 
-    module = types.ModuleType(f"dcbench.{kind}.task")
+    module = types.ModuleType(f"dcbench.{kind}.config")
     setattr(module, "ContinualConfig" if kind == "continual" else "NASConfig", Config)
     setattr(module, f"run_{kind}_task", run_task)
-    monkeypatch.setitem(sys.modules, f"dcbench.{kind}.task", module)
+    monkeypatch.setitem(sys.modules, f"dcbench.{kind}.config", module)
     data = {"kind": kind, "description": "A stand-in.", "expected_time": {"quick": "s",
                                                                           "paper": "s"},
             "alpha": 1, "presets": {"quick": {"beta": 2}, "paper": {"beta": 3}}}

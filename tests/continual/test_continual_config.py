@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dcbench.continual.task import (
+from dcbench.continual.config import (
     PRESET_DEFAULTS,
     ContinualConfig,
     buffer_names,
@@ -118,8 +118,8 @@ def test_shipped_task_files_validate_for_both_presets(path: Path) -> None:
 def test_task_module_does_not_import_avalanche() -> None:
     import subprocess
 
-    code = ("import sys, dcbench.continual, dcbench.continual.task, dcbench.continual.cli; "
-            "from dcbench.continual.task import ContinualConfig; ContinualConfig.from_dict({}); "
+    code = ("import sys, dcbench.continual, dcbench.continual.config, dcbench.continual.cli; "
+            "from dcbench.continual.config import ContinualConfig; ContinualConfig.from_dict({}); "
             "print('avalanche' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from dcbench.cli import cli
 from dcbench.errors import DcbenchError
 from dcbench.nas import DEFAULT_PROXIES, NASConfig, run_nas_task
-from dcbench.nas.task import resolve_task_dict
+from dcbench.nas.config import resolve_task_dict
 
 REPO = Path(__file__).resolve().parents[2]
 TOY = "toy:classes=3:per_class=12:test_per_class=10:size=16x16"  # as in conftest.py

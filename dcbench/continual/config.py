@@ -271,7 +271,7 @@ class ContinualConfig:
 
     def eval_protocol(self) -> Any:
         """The core evaluation protocol with this task's epochs and training overrides."""
-        from dcbench.train import EvalProtocol
+        from dcbench.evaluation.protocol import EvalProtocol
 
         settings: dict[str, Any] = {"num_models": 1, "test_batch": 256}
         settings.update(self.training)

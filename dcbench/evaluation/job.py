@@ -11,9 +11,9 @@ from typing import Any
 from dcbench.condense.synthetic_set import SyntheticSet
 from dcbench.data import ClassDataset, load_dataset
 from dcbench.errors import DcbenchError
+from dcbench.evaluation.protocol import EvalProtocol, evaluate_set
 from dcbench.models import model_from_spec
 from dcbench.results import atomic_write_json, atomic_write_text, fresh_run_dir, make_manifest
-from dcbench.train import EvalProtocol, evaluate_set
 
 
 def dataset_for_set(sset: SyntheticSet, root: str | None, download: bool) -> ClassDataset:

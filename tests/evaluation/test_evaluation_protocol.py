@@ -8,11 +8,11 @@ import math
 import pytest
 import torch
 
-import dcbench.train as train_module
+import dcbench.evaluation.protocol as train_module
 from dcbench.errors import DcbenchError
+from dcbench.evaluation.protocol import EvalProtocol, accuracy, evaluate_set, mean_std, train_model
 from dcbench.models import model_from_spec
 from dcbench.seeding import derive_seed, generator
-from dcbench.train import EvalProtocol, accuracy, evaluate_set, mean_std, train_model
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 MODEL = "convnet:width=8:depth=1"

@@ -38,7 +38,8 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 from torch.utils.flop_counter import FlopCounterMode
 
-from dcbench.condense.base import CondenseRequest, make_config
+from dcbench.condense.base import CondenseRequest
+from dcbench.condense.config import make_config
 from dcbench.condense.dc import GradientMatcher
 from dcbench.data import load_dataset
 from dcbench.results.manifest import environment_info

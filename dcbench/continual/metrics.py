@@ -1,4 +1,4 @@
-"""Continual-learning metrics and the files they are written to (no Avalanche here).
+"""Continual-learning metrics and the CSV files they are written to (no Avalanche here).
 
 For one (buffer, seed) run of T steps:
 
@@ -10,18 +10,19 @@ For one (buffer, seed) run of T steps:
 * average forgetting (Chaudhry et al., 2018): over the experiences ``j < T-1``, the mean of
   ``max_{j <= l < T-1} A[l][j] - A[T-1][j]`` (undefined, null, for a single experience).
 
-Over seeds each quantity is reported as mean ± sample standard deviation.
+Over seeds each quantity is reported as mean ± sample standard deviation
+(:func:`dcbench.results.stats.mean_std`). The run's table and figure are the report's, made
+from ``metrics.json`` (see :mod:`dcbench.continual.outputs`).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from dcbench.evaluation.protocol import mean_std
+from dcbench.results.stats import finite_or_none, mean_std
 
 
 @dataclass
@@ -84,8 +85,8 @@ class UnitResult:
             "classes_per_experience": self.classes,
             "accuracy_matrix": self.matrix,
             "average_accuracy": self.average_accuracy,
-            "final_average_accuracy": _finite(self.final_accuracy),
-            "average_forgetting": _finite(self.forgetting),
+            "final_average_accuracy": finite_or_none(self.final_accuracy),
+            "average_forgetting": finite_or_none(self.forgetting),
             "memory_size": [rec.memory_size for rec in self.steps],
             "step_wall_time_s": [round(rec.wall_time_s, 3) for rec in self.steps],
             "step_cpu_time_s": [round(rec.timings.get("cpu_s", float("nan")), 3)
@@ -93,11 +94,6 @@ class UnitResult:
             "step_timings_s": [{k: round(v, 3) for k, v in rec.timings.items()}
                                for rec in self.steps],
         }
-
-
-def _finite(value: float) -> float | None:
-    """NaN (undefined) as None, so the dict is the same in memory and in metrics.json."""
-    return None if math.isnan(value) else value
 
 
 def average_forgetting(rows: list[list[float]]) -> float:
@@ -124,8 +120,10 @@ def matrix_csv(unit: UnitResult) -> str:
     return buf.getvalue()
 
 
-def _ms(values: list[float]) -> dict[str, float | None]:
-    vals = [v for v in values if v is not None and not math.isnan(v)]
+def _ms(values: list[float | None]) -> dict[str, float | None]:
+    """``{mean, std, n}`` over the defined values (None and NaN dropped: a seed without
+    forgetting does not count), all None when there is none."""
+    vals = [v for v in values if finite_or_none(v) is not None]
     if not vals:
         return {"mean": None, "std": None, "n": 0}
     m, s = mean_std(vals)
@@ -156,12 +154,6 @@ def aggregate(units: list[UnitResult]) -> dict[str, Any]:
     }
 
 
-def _fmt(ms: dict[str, Any] | None, digits: int = 2) -> str:
-    if not ms or ms.get("mean") is None:
-        return "–"
-    return f"{ms['mean']:.{digits}f} ± {ms['std']:.{digits}f}"
-
-
 def summary_csv(summary: dict[str, dict[str, Any]], methods: dict[str, str | None]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf)
@@ -188,26 +180,3 @@ def summary_csv(summary: dict[str, dict[str, Any]], methods: dict[str, str | Non
             num(s["step_wall_time_s"], "mean"), num(s.get("step_cpu_time_s"), "mean"),
         ])
     return buf.getvalue()
-
-
-def table_markdown(summary: dict[str, dict[str, Any]], methods: dict[str, str | None],
-                   title: str, notes: list[str]) -> str:
-    """The comparison table: one row per buffer, mean ± std over seeds."""
-    t = max((len(s.get("average_accuracy", [])) for s in summary.values()), default=0)
-    head = ["buffer", "memory", "final avg acc (%)", "avg forgetting (%)",
-            *[f"step {k + 1}" for k in range(t)], "s / step"]
-    lines = [f"# {title}", "", "| " + " | ".join(head) + " |",
-             "|" + "|".join(["---"] * len(head)) + "|"]
-    for buffer, s in summary.items():
-        if not s.get("complete"):
-            lines.append(f"| {buffer} | (incomplete) |" + " |" * (len(head) - 2))
-            continue
-        label = buffer if not methods.get(buffer) or methods[buffer] == buffer \
-            else f"{buffer} ({methods[buffer]})"
-        cells = [label, str(s["memory_size"]), _fmt(s["final_average_accuracy"]),
-                 _fmt(s["average_forgetting"]), *[_fmt(m, 1) for m in s["average_accuracy"]],
-                 _fmt(s["step_wall_time_s"], 1)]
-        lines.append("| " + " | ".join(cells) + " |")
-    lines.append("")
-    lines.extend(f"- {n}" for n in notes)
-    return "\n".join(lines) + "\n"

@@ -1,4 +1,9 @@
-"""What a finished (or partly finished) continual run writes: metrics, tables, plots, grids."""
+"""What a finished (or partly finished) continual run writes: metrics, tables, plots, grids.
+
+The run's ``table.md`` and ``accuracy_vs_step.png`` are made by the report's own functions
+(:mod:`dcbench.report.continual`, :mod:`dcbench.report.figures`) from the ``metrics.json``
+just written, so a run shows exactly what ``dcbench report`` will show for it.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +13,7 @@ from typing import Any
 import torch
 
 from dcbench.continual.config import ContinualConfig
-from dcbench.continual.metrics import (
-    UnitResult,
-    aggregate,
-    matrix_csv,
-    summary_csv,
-    table_markdown,
-)
+from dcbench.continual.metrics import UnitResult, aggregate, matrix_csv, summary_csv
 from dcbench.continual.state import step_path
 from dcbench.results import atomic_write_json, atomic_write_text
 from dcbench.results.rundir import slug
@@ -22,8 +21,6 @@ from dcbench.results.rundir import slug
 
 def write_outputs(config: ContinualConfig, data: Any, run_dir: Path,
                   units: dict[str, list[UnitResult]], record: dict[str, Any]) -> dict[str, Any]:
-    from dcbench.continual.plot import plot_accuracy
-
     methods = {b: config.buffer_method(b) for b in config.buffers}
     summary = {b: aggregate(us) for b, us in units.items()}
     for b, us in units.items():
@@ -35,9 +32,9 @@ def write_outputs(config: ContinualConfig, data: Any, run_dir: Path,
              f"{config.protocol}, ipc {config.ipc}, preset {config.preset}")
     protocol = record["training_protocol"]
     notes = [
-        f"Mean ± std over seeds {', '.join(map(str, config.seeds))} (complete runs only); "
-        "accuracy on the test images of all classes seen; forgetting after the last step "
-        "(Chaudhry et al. 2018).",
+        f"Mean ± sample std over seeds {', '.join(map(str, config.seeds))} (the steps run so "
+        "far; Final and Forgetting over complete runs only); accuracy (%) on the test images of "
+        "all classes seen; forgetting after the last step (Chaudhry et al. 2018).",
         f"Protocol {config.protocol}: model {config.model}, {protocol['epochs']} epochs per step, "
         f"SGD lr {protocol['lr']} (×0.1 after {protocol['lr_decay_at']:.0%} of the epochs), "
         f"momentum {protocol['momentum']}, weight decay {protocol['weight_decay']}, batch "
@@ -64,11 +61,26 @@ def write_outputs(config: ContinualConfig, data: Any, run_dir: Path,
     }
     atomic_write_json(run_dir / "metrics.json", metrics)
     atomic_write_text(run_dir / "summary.csv", summary_csv(summary, methods))
-    atomic_write_text(run_dir / "table.md", table_markdown(summary, methods, title, notes))
-    if any(s.get("complete") for s in summary.values()):
-        plot_accuracy(summary, run_dir / "accuracy_vs_step.png", title)
+    write_table_and_figure(run_dir, title, notes,
+                           plot=any(s.get("complete") for s in summary.values()))
     memory_grids(config, data, run_dir, units)
     return metrics
+
+
+def write_table_and_figure(run_dir: Path, title: str, notes: list[str], plot: bool) -> None:
+    """``table.md`` and (with ``plot``) ``accuracy_vs_step.png``, read back from the files
+    just written by the report's reader: the same table rows and the same figure as
+    ``dcbench report`` (imported here: pandas and matplotlib are not needed before)."""
+    from dcbench.report.continual import figure_title, run_steps, run_table
+    from dcbench.report.figures import continual_figure, save_figure
+    from dcbench.report.runs import read_run
+
+    run = read_run(run_dir)
+    atomic_write_text(run_dir / "table.md", run_table(run, title, notes).markdown())
+    steps = run_steps(run)
+    if plot and not steps.empty:
+        save_figure(continual_figure(steps, figure_title(steps)), run_dir, "accuracy_vs_step",
+                    formats=("png",))
 
 
 def memory_grids(config: ContinualConfig, data: Any, run_dir: Path,

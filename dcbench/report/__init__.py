@@ -3,7 +3,8 @@
 Notebooks and ``dcbench report`` call these functions; no analysis lives elsewhere.
 
 * loading: :func:`load_runs` (any runs as a DataFrame), :func:`load_evaluations`,
-  :func:`load_condense`, :func:`continual_steps`, :func:`nas_candidates`;
+  :func:`load_condense`, :func:`continual_steps`, :func:`continual_summary`,
+  :func:`nas_candidates`, :func:`nas_rows`;
 * tables (``.markdown()``, ``.latex()``): :func:`table1`, :func:`table1_tables`,
   :func:`cross_arch_table`, :func:`continual_table`, :func:`nas_table`,
   :func:`reproducibility_table`;
@@ -13,14 +14,6 @@ Notebooks and ``dcbench report`` call these functions; no analysis lives elsewhe
 * everything at once: :func:`build_report`.
 """
 
-from dcbench.report.apps import (
-    continual_steps,
-    continual_table,
-    nas_candidates,
-    nas_ranking,
-    nas_rows,
-    nas_table,
-)
 from dcbench.report.build import build_report
 from dcbench.report.condensation import (
     aggregate,
@@ -29,6 +22,7 @@ from dcbench.report.condensation import (
     table1_frame,
     table1_tables,
 )
+from dcbench.report.continual import continual_steps, continual_summary, continual_table
 from dcbench.report.figures import (
     accuracy_vs_time_figure,
     continual_figure,
@@ -37,6 +31,7 @@ from dcbench.report.figures import (
     show,
     synthetic_grid_figure,
 )
+from dcbench.report.nas import nas_candidates, nas_ranking, nas_rows, nas_table
 from dcbench.report.render import Table
 from dcbench.report.reproducibility import reproducibility_table
 from dcbench.report.runs import (
@@ -56,6 +51,7 @@ __all__ = [
     "check_run",
     "continual_figure",
     "continual_steps",
+    "continual_summary",
     "continual_table",
     "cross_arch_table",
     "discover_runs",

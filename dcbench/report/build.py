@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dcbench.report import apps, condensation, figures
+from dcbench.report import condensation, continual, figures, nas
 from dcbench.report.render import Table
 from dcbench.report.reproducibility import reproducibility_markdown
 from dcbench.report.runs import (
@@ -14,7 +14,6 @@ from dcbench.report.runs import (
     discover_runs,
     load_condense,
     load_evaluations,
-    short_name,
 )
 from dcbench.results.io import atomic_write_json, atomic_write_text
 from dcbench.results.rundir import results_root
@@ -33,7 +32,7 @@ class ReportResult:
 def all_tables(root: Path) -> list[Table]:
     evals = load_evaluations(root)
     return [*condensation.table1_tables(evals), condensation.cross_arch_table(evals),
-            apps.continual_table(root), apps.nas_table(root)]
+            continual.continual_table(root), nas.nas_table(root)]
 
 
 def _write_table(table: Table, out: Path) -> list[Path]:
@@ -59,22 +58,16 @@ def build_figures(root: Path, out: Path) -> list[Path]:
     for dataset in sorted(set(timed["dataset"])) if not timed.empty else []:
         fig = figures.accuracy_vs_time_figure(evals, dataset)
         written += figures.save_figure(fig, out, f"accuracy-vs-time-{_slug(dataset)}")
-    steps = apps.continual_steps(root)
+    steps = continual.continual_steps(root)
     for run_id, g in steps.groupby("run_id", sort=True):
         name = run_id.split("/", 1)[-1]
-        r = g.iloc[0]
-        title = f"{r['setting']}, {r['protocol']}, preset {r['preset']} ({short_name(run_id)})"
-        fig = figures.continual_figure(g, title)
+        fig = figures.continual_figure(g, continual.figure_title(g))
         written += figures.save_figure(fig, out, f"continual-{_slug(name)}")
-    cands = apps.nas_candidates(root)
+    cands = nas.nas_candidates(root)
     for run_id, g in cands.groupby("run_id", sort=True):
         name = run_id.split("/", 1)[-1]
-        ranking = apps.nas_ranking(root / run_id)
-        space = (ranking.get("space") or {})
-        title = (f"{ranking.get('dataset', '?')}, {space.get('name', '?')} "
-                 f"({space.get('size', '?')} ConvNets), preset {ranking.get('preset', '?')} "
-                 f"({short_name(run_id)})")
-        fig = figures.nas_scatter_figure(g, ranking, title)
+        ranking = nas.nas_ranking(root / run_id)
+        fig = figures.nas_scatter_figure(g, ranking, nas.figure_title(ranking, run_id))
         written += figures.save_figure(fig, out, f"nas-scatter-{_slug(name)}")
     return written
 

@@ -8,13 +8,13 @@ Table 1 uses the ``convnet`` rows (the paper's ConvNet, spec exactly ``convnet``
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
 from dcbench.report import published as pub
 from dcbench.report.render import DASH, NOT_RUN, Table, fmt_ref, fmt_stat
+from dcbench.results.stats import mean_std
 
 GROUP = ["dataset", "method", "ipc", "preset"]
 PRESET_ORDER = ("paper", "quick")
@@ -53,6 +53,7 @@ def aggregate(evals: pd.DataFrame, by: Sequence[str] = GROUP,
     rows = []
     for key, g in frame.groupby(by, sort=True, dropna=False):
         accs = [float(a) for a in g["accuracy"]]
+        mean, std = mean_std(accs)
         per_set = g.drop_duplicates("set_path")["condense_time_s"].dropna()
         rows.append({
             **dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True)),
@@ -60,8 +61,8 @@ def aggregate(evals: pd.DataFrame, by: Sequence[str] = GROUP,
             "n": len(accs),
             "sets": g["set_path"].nunique(dropna=False),
             "seeds": sorted(int(s) for s in _unique(g["seed"])),
-            "mean": statistics.fmean(accs),
-            "std": statistics.stdev(accs) if len(accs) > 1 else 0.0,
+            "mean": mean,
+            "std": std,
             "epochs": sorted(int(e) for e in _unique(g["epochs"])),
             "condense_time_s": float(per_set.mean()) if len(per_set) else None,
             "commands": _unique(list(g["condense_command"]) + list(g["command"])),

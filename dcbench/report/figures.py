@@ -1,6 +1,7 @@
 """Figures from result files. Each ``*_figure`` function returns a matplotlib Figure (built
 without pyplot, so it works headless and in notebooks); :func:`save_figure` writes it as PNG and
-PDF atomically."""
+PDF atomically. The run writers save their own figures (``accuracy_vs_step.png``,
+``scatter.png``) with these same functions."""
 
 from __future__ import annotations
 
@@ -14,16 +15,19 @@ from matplotlib.figure import Figure
 
 from dcbench.report import published as pub
 from dcbench.report.condensation import time_frame
+from dcbench.report.nas import proxy_label
 from dcbench.results.io import atomic_write_bytes
 
 FORMATS = ("png", "pdf")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
 
-def save_figure(fig: Figure, out_dir: str | Path, stem: str) -> list[Path]:
-    """Write ``<out_dir>/<stem>.png`` and ``.pdf`` (reproducible: no creation date)."""
+def save_figure(fig: Figure, out_dir: str | Path, stem: str,
+                formats: tuple[str, ...] = FORMATS) -> list[Path]:
+    """Write ``<out_dir>/<stem>.png`` and ``.pdf`` (or only ``formats``; reproducible: no
+    creation date, so a figure of the same data is the same file)."""
     out = []
-    for fmt in FORMATS:
+    for fmt in formats:
         buf = io.BytesIO()
         metadata = {"CreationDate": None} if fmt == "pdf" else {"Software": None}
         fig.savefig(buf, format=fmt, dpi=150, bbox_inches="tight", metadata=metadata)
@@ -158,7 +162,7 @@ def accuracy_vs_time_figure(evals: pd.DataFrame, dataset: str | None = None) -> 
 def continual_figure(steps: pd.DataFrame, title: str = "") -> Figure:
     """Accuracy after each step, one line per memory (mean over seeds, band = ± std).
 
-    ``steps`` is the long form of :func:`dcbench.report.apps.continual_steps` for one run
+    ``steps`` is the long form of :func:`dcbench.report.continual.continual_steps` for one run
     (columns ``label``, ``seed``, ``step``, ``accuracy``).
     """
     if steps.empty:
@@ -190,12 +194,10 @@ def nas_scatter_figure(candidates: pd.DataFrame, ranking: dict | None = None,
     """Proxy accuracy vs whole-data (ground-truth) accuracy of every candidate, one panel per
     proxy, the proxy's selection circled.
 
-    ``candidates``: the long form of :func:`dcbench.report.apps.nas_candidates` (``proxy``,
+    ``candidates``: the long form of :func:`dcbench.report.nas.nas_candidates` (``proxy``,
     ``candidate``, ``proxy_accuracy``, ``whole_accuracy``) for one run; ``ranking``: that run's
     ``ranking.json`` (its correlations go into the panel titles).
     """
-    from dcbench.report.apps import proxy_label
-
     data = candidates.dropna(subset=["proxy_accuracy", "whole_accuracy"]) \
         if not candidates.empty else candidates
     if data.empty:

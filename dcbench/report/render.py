@@ -1,4 +1,5 @@
-"""A table as data plus its Markdown and LaTeX renderings (no extra dependencies)."""
+"""A table as data plus its Markdown and LaTeX renderings, and the number formatters every
+table uses: the report's and each run's own (``table.md``, ``ranking.md``)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,19 @@ def fmt_ref(mean: float | None, std: float | None = None, digits: int = 1) -> st
     if mean is None:
         return DASH
     return fmt_stat(mean, std, digits=digits)
+
+
+def fmt_num(value: object, digits: int = 2) -> str:
+    """One number with ``digits`` decimals, ``—`` when missing or NaN; text as it is.
+
+    The one formatter of single numbers, so a run's own tables (``ranking.md``), the CLI
+    summary and the report print the same value the same way.
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return DASH
+    if isinstance(value, int | float):
+        return f"{float(value):.{digits}f}"
+    return str(value)
 
 
 @dataclass

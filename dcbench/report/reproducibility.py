@@ -18,8 +18,9 @@ from typing import Any
 import pandas as pd
 
 from dcbench.report import published as pub
-from dcbench.report.apps import NAS_PROXY_NAMES, continual_steps, nas_rows, proxy_label
 from dcbench.report.condensation import aggregate, base_model, matching_rows
+from dcbench.report.continual import continual_steps
+from dcbench.report.nas import NAS_PROXY_NAMES, nas_rows, proxy_label
 from dcbench.report.render import NOT_RUN, Table, fmt_stat
 from dcbench.report.runs import read_run, short_name
 

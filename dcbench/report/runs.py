@@ -24,6 +24,10 @@ import pandas as pd
 from dcbench.errors import DcbenchError
 from dcbench.results.rundir import results_root
 
+#: What the readers accept: a results root (default: ``$DCBENCH_RESULTS`` or ``results``) or
+#: run directories.
+Source = str | Path | Iterable[str | Path] | None
+
 KINDS = ("condense", "evaluate", "continual", "nas")
 #: Folders of the results root that hold report outputs, not runs.
 REPORT_DIRS = ("tables", "figures")
@@ -91,6 +95,8 @@ def read_run(path: str | Path) -> Run:
     metrics = _read_json(path / METRICS) if (path / METRICS).is_file() else None
     if (path / CONFIG).is_file():
         config = _read_json(path / CONFIG)
+        if isinstance(config, dict) and "identity" in config:  # RunDir's schema
+            config = dict(config.get("config") or {})
     else:
         config = dict((manifest or {}).get("config") or {})
     return Run(path=path, kind=kind, manifest=manifest, metrics=metrics, config=config)

@@ -1,173 +1,131 @@
-"""Small fixture results trees, written with the package's own writers, with known numbers.
+"""A results tree written by the package's real writers on generated data, read by the tests.
 
-The accuracies are chosen so that the tables can be checked by hand:
+Every run is made as a user makes it: the ``dcbench`` command, in this process (click's
+CliRunner, ``sys.argv`` set to the command so each manifest records it), into a temporary
+results root. A writer that changes what it writes without its reader following therefore
+fails these tests; no file here is written by hand except the unfinished condensation.
 
-* fashion-mnist random ipc 1 (quick): seeds 0 and 1, ConvNet [50, 52] and [54, 56]
-  -> pooled mean 53.0, sample std 2.582 (n=4, 2 sets);
-* fashion-mnist dc ipc 1 (quick): seed 0, ConvNet [70, 71, 72] -> 71.0 ± 1.0, MLP [60, 62]
-  -> 61.0 ± 1.414; the same evaluation repeated (a duplicate that must count once);
-* fashion-mnist herding ipc 10 (paper): seed 0, ConvNet [60, 60] -> 60.0 ± 0.0;
-* a condensation still running (checkpoint only), which the report ignores;
-* one continual run (2 memories × 2 seeds × 3 steps) and one NAS run (2 proxies and the
-  ground truth × 4 candidates), in the layouts of dcbench.continual and dcbench.nas.
+On the toy dataset :data:`TOY` (3 classes, 8 training and 4 test images each, 16×16):
+
+* condense: random ipc 1 seeds 0 and 1 (quick), dc ipc 1 seed 0 (quick, 1 iteration), herding
+  ipc 5 seed 0 (paper preset, 1 epoch), and a condensation still running (a checkpoint only),
+  which the report ignores;
+* evaluate (2 epochs, 2 models per spec): each random set on the ConvNet (pooled: n = 4 over
+  2 sets); the dc set on the ConvNet and the MLP, twice (a repeated evaluation that must count
+  once); the herding set on the ConvNet;
+* one continual run: condensed (dc) and herding memories × seeds 0, 1 × 3 steps (gdumb);
+* one NAS run: the 15-candidate space on the condensed proxy (the dc set above), random and
+  the ground truth (whole).
+
+Building it takes seconds; it is session-scoped and read-only (copy it before changing it).
 """
 
 from __future__ import annotations
 
 import json
-import math
-import statistics
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
+from click.testing import CliRunner
 
-from dcbench.condense.synthetic_set import SyntheticSet
-from dcbench.evaluation.job import metrics_csv
-from dcbench.results import atomic_write_json, atomic_write_text, make_manifest
+from dcbench.cli import cli
 
-CLASSES = ["a", "b", "c"]
-
-
-def make_condense_run(root: Path, dataset: str, method: str, ipc: int, preset: str,
-                      seed: int, wall: float = 10.0) -> Path:
-    out = root / "condense" / f"{dataset}-{method}-ipc{ipc}-{preset}-seed{seed}"
-    g = torch.Generator().manual_seed(seed)
-    images = torch.randn(len(CLASSES) * ipc, 1, 8, 8, generator=g)
-    labels = torch.arange(len(CLASSES)).repeat_interleave(ipc)
-    meta = {"dataset": dataset, "class_names": CLASSES, "mean": [0.5], "std": [0.25],
-            "ipc": ipc, "method": method, "seed": seed, "preset": preset,
-            "iterations_done": 5, "wall_time_s": wall, "hparams": {}}
-    SyntheticSet(images, labels, meta).save(out / "set.pt")
-    atomic_write_json(out / "manifest.json", make_manifest(
-        "condense", {"method": method, "preset": preset, "ipc": ipc, "dataset": dataset,
-                     "settings": {}, "overrides": {}, "device": "cpu"},
-        seeds=[seed], wall_time_s=wall, condensation_wall_time_s=wall,
-        outputs={"set": "set.pt", "grid": "set.png"}))
-    return out / "set.pt"
+TOY = "toy:classes=3:per_class=8:test_per_class=4:size=16x16"
 
 
-def make_eval_run(root: Path, name: str, set_path: Path, models: dict[str, list[float]],
-                  seed: int = 0, epochs: int = 300, finished: str = "2026-01-01T00:00:00",
-                  ) -> Path:
-    sset = SyntheticSet.load(set_path)
-    out = root / "evaluate" / name
-    protocol = {"epochs": epochs, "lr": 0.01, "batch_size": 256, "augment": "none",
-                "num_models": max(len(v) for v in models.values())}
-    result = {"protocol": protocol, "models": {
-        spec: {"accuracies": accs, "mean": sum(accs) / len(accs), "std": 0.0}
-        for spec, accs in models.items()}}
-    info = {k: sset.meta.get(k) for k in ("dataset", "method", "ipc", "seed", "preset",
-                                           "iterations_done", "wall_time_s")}
-    info["path"] = str(set_path)
-    atomic_write_json(out / "metrics.json", {"set": info, **result})
-    atomic_write_text(out / "metrics.csv", metrics_csv(result))
-    manifest = make_manifest("evaluate", {"set": str(set_path), "models": list(models),
-                                          "protocol": protocol, "device": "cpu"},
-                             seeds=[seed], wall_time_s=1.0)
-    manifest["finished_at"] = finished
-    atomic_write_json(out / "manifest.json", manifest)
-    return out
+@dataclass(frozen=True)
+class FixtureRuns:
+    """Where each run of the fixture tree is (paths as the commands printed them)."""
+
+    root: Path
+    sets: dict[str, Path]  # random0, random1, dc, herding -> set.pt
+    evals: dict[str, Path]  # random0, random1, dc, dc_again, herding -> run directory
+    continual: Path
+    nas: Path
+    dataset: str = TOY
+
+    def accuracies(self, *evals: str, model: str = "convnet") -> list[float]:
+        """The accuracies the named evaluate runs recorded for one model spec, in order."""
+        return [a for key in evals for a in read_json(self.evals[key] / "metrics.json")
+                ["models"][model]["accuracies"]]
 
 
-def make_continual_run(root: Path, name: str = "20260101-000000-fmnist-cl") -> Path:
-    """In the layout of dcbench.continual.runner: 2 buffers x 2 seeds x 3 steps, accuracy
-    after step k (1-based) = base - 10 (k - 1) + 2 seed."""
-    out = root / "continual" / name
-    task = {"dataset": "fashion-mnist", "sequence": None, "experiences": 3, "ipc": 10,
-            "buffers": ["condensed", "herding"], "method": "dc", "protocol": "gdumb",
-            "preset": "quick", "seeds": [0, 1]}
-    buffers = {}
-    lines = ["buffer,method,seeds,memory_size,final_acc_mean,final_acc_std,forgetting_mean,"
-             "forgetting_std,acc_step1_mean,acc_step2_mean,acc_step3_mean,acc_step1_std,"
-             "acc_step2_std,acc_step3_std,step_wall_time_s_mean"]
-    for buffer, method, base in (("condensed", "dc", 80.0), ("herding", "herding", 70.0)):
-        seeds = {str(s): {"seed": s, "average_accuracy": [base - 10 * k + 2 * s
-                                                          for k in range(3)],
-                          "final_average_accuracy": base - 20 + 2 * s,
-                          "average_forgetting": 5.0 + s}
-                 for s in (0, 1)}
-        final = statistics.mean(u["final_average_accuracy"] for u in seeds.values())
-        summary = {"seeds": [0, 1], "complete": True,
-                   "final_average_accuracy": {"mean": final, "std": math.sqrt(2), "n": 2},
-                   "average_forgetting": {"mean": 5.5, "std": math.sqrt(0.5), "n": 2},
-                   "memory_size": 60}
-        buffers[buffer] = {"method": method, "summary": summary, "seeds": seeds}
-        means = [base + 1 - 10 * k for k in range(3)]
-        lines.append(f"{buffer},{method},2,60,{final},{math.sqrt(2)},5.5,{math.sqrt(0.5)},"
-                     + ",".join(map(str, means)) + f",{math.sqrt(2)}" * 3 + ",1.0")
-    atomic_write_text(out / "summary.csv", "\n".join(lines) + "\n")
-    atomic_write_json(out / "config.json", {"kind": "continual", "config": task})
-    atomic_write_json(out / "metrics.json", {"title": "fixture", "task": task,
-                                             "buffers": buffers})
-    atomic_write_json(out / "manifest.json", make_manifest("continual", task, [0, 1], 5.0))
-    return out
+def dcbench(*args: str) -> str:
+    """Run ``dcbench ARGS --quiet --threads 1 --device cpu``; its output (must succeed)."""
+    argv = ["dcbench", *args, "--quiet", "--threads", "1", "--device", "cpu"]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(sys, "argv", argv)  # what the manifests record as the command
+        result = CliRunner().invoke(cli, argv[1:])
+    assert result.exit_code == 0, result.output
+    return result.output
 
 
-def make_nas_run(root: Path, name: str = "20260101-000000-fmnist-nas") -> Path:
-    """In the layout of dcbench.nas.outputs: 4 candidates; proxies condensed and random."""
-    out = root / "nas" / name
-    whole = [90.0, 85.0, 80.0, 75.0]
-    proxies = {"condensed": [60.0, 55.0, 50.0, 45.0], "random": [40.0, 50.0, 45.0, 42.0],
-               "whole": whole}
-    head = ["index", "spec", "depth", "params", "macs", "truth_rank"]
-    for p in proxies:
-        head += [f"{p}_acc", f"{p}_std", f"{p}_seconds"]
-    lines = [",".join(head)]
-    for i in range(4):
-        row = [str(i), f"convnet:depth={i + 1}", str(i + 1), "1000", "2000", str(i + 1)]
-        for accs in proxies.values():
-            row += [f"{accs[i]:.4f}", "0.0000", "1.000"]
-        lines.append(",".join(row))
-    atomic_write_text(out / "candidates.csv", "\n".join(lines) + "\n")
-    metrics = {
-        "condensed": {"spearman_all": 1.0, "kendall_all": 1.0, "spearman_top_k": 1.0,
-                      "kendall_top_k": 1.0, "precision_at_k": 1.0, "selected_accuracy": 90.0,
-                      "selected_spec": "convnet:depth=1", "search_s": 120.0,
-                      "images_stored": 30},
-        "random": {"spearman_all": 0.4, "kendall_all": 0.33, "spearman_top_k": 0.5,
-                   "kendall_top_k": 0.33, "precision_at_k": 0.5, "selected_accuracy": 85.0,
-                   "selected_spec": "convnet:depth=2", "search_s": 120.0, "images_stored": 30},
-        "whole": {"spearman_all": 1.0, "kendall_all": 1.0, "spearman_top_k": 1.0,
-                  "kendall_top_k": 1.0, "precision_at_k": 1.0, "selected_accuracy": 90.0,
-                  "selected_spec": "convnet:depth=1", "search_s": 600.0,
-                  "images_stored": 30000},
-    }
-    ranking = {"dataset": "fashion-mnist", "space": {"name": "tiny", "size": 4}, "k": 3,
-               "preset": "quick", "proxies": metrics}
-    atomic_write_json(out / "ranking.json", ranking)
-    config = {"settings": {"dataset": "fashion-mnist", "space": "tiny", "preset": "quick"}}
-    atomic_write_json(out / "config.json", config)
-    atomic_write_json(out / "manifest.json", make_manifest("nas", config["settings"], [0], 6.0))
-    return out
+def printed_path(output: str, prefix: str) -> Path:
+    """The path on the output line starting with ``prefix`` (``saved: ``, ``results: ``)."""
+    line = next(x for x in output.splitlines() if x.startswith(prefix))
+    return Path(line[len(prefix):].split(" (", 1)[0].strip())
 
 
-def build_fixture_results(root: Path) -> Path:
-    r0 = make_condense_run(root, "fashion-mnist", "random", 1, "quick", 0, wall=0.5)
-    r1 = make_condense_run(root, "fashion-mnist", "random", 1, "quick", 1, wall=0.7)
-    dc = make_condense_run(root, "fashion-mnist", "dc", 1, "quick", 0, wall=600.0)
-    hd = make_condense_run(root, "fashion-mnist", "herding", 10, "paper", 0, wall=100.0)
-    make_eval_run(root, "20260101-000001-random-s0", r0, {"convnet": [50.0, 52.0]}, seed=0)
-    make_eval_run(root, "20260101-000002-random-s1", r1, {"convnet": [54.0, 56.0]}, seed=1)
-    make_eval_run(root, "20260101-000003-dc", dc,
-                  {"convnet": [70.0, 71.0, 72.0], "mlp": [60.0, 62.0]})
-    make_eval_run(root, "20260101-000004-dc-again", dc,  # the same evaluation, repeated
-                  {"convnet": [70.0, 71.0, 72.0], "mlp": [60.0, 62.0]},
-                  finished="2026-01-02T00:00:00")
-    make_eval_run(root, "20260101-000005-herding", hd, {"convnet": [60.0, 60.0]})
-    unfinished = root / "condense" / "fashion-mnist-dc-ipc10-quick-seed0"
+def condense(method: str, ipc: int, seed: int, preset: str = "quick", *sets: str) -> Path:
+    settings = [a for s in sets for a in ("--set", s)]
+    return printed_path(dcbench("condense", "--dataset", TOY, "--method", method, "--ipc",
+                                str(ipc), "--preset", preset, "--seed", str(seed), *settings),
+                        "saved: ")
+
+
+def evaluate(set_path: Path, models: str, seed: int) -> Path:
+    return printed_path(dcbench("evaluate", str(set_path), "--models", models, "--num-models",
+                                "2", "--epochs", "2", "--seed", str(seed)), "results: ")
+
+
+def build_fixture_results(root: Path) -> FixtureRuns:
+    sets = {"random0": condense("random", 1, 0), "random1": condense("random", 1, 1),
+            "dc": condense("dc", 1, 0, "quick", "iterations=1", "compile=false"),
+            "herding": condense("herding", 5, 0, "paper", "epochs=1")}
+    evals = {"random0": evaluate(sets["random0"], "convnet", 0),
+             "random1": evaluate(sets["random1"], "convnet", 1),
+             "dc": evaluate(sets["dc"], "convnet,mlp", 0),
+             "dc_again": evaluate(sets["dc"], "convnet,mlp", 0),  # the same evaluation
+             "herding": evaluate(sets["herding"], "convnet", 0)}
+    unfinished = root / "condense" / "toy-dc-ipc2-quick-seed0"
     unfinished.mkdir(parents=True)
     (unfinished / "checkpoint.pt").write_bytes(b"x")
-    make_continual_run(root)
-    make_nas_run(root)
-    return root
+    continual = printed_path(dcbench(
+        "run", "continual", "--dataset", TOY, "--experiences", "3", "--ipc", "2",
+        "--buffer", "condensed,herding", "--seeds", "0,1", "--epochs", "2",
+        "--model", "convnet:width=8:depth=2", "--set", "dc.iterations=1",
+        "--set", "dc.outer_loop=2", "--set", "dc.batch_real=8", "--set", "dc.compile=false",
+        "--set", "herding.epochs=1"), "results: ")
+    nas = printed_path(dcbench(
+        "run", "nas", "--dataset", TOY, "--space", "convnet-grid-small",
+        "--proxy", "condensed,random", "--ipc", "1", "--condensed-set", str(sets["dc"]),
+        "--epochs", "2", "--whole-epochs", "2", "--whole-per-class", "0",
+        "--test-per-class", "0", "--top-k", "3"), "results: ")
+    return FixtureRuns(root, sets, evals, continual, nas)
 
 
 @pytest.fixture(scope="session")
-def fixture_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A read-only results tree (session-scoped: copy it before changing anything)."""
-    return build_fixture_results(tmp_path_factory.mktemp("results") / "results")
+def fixture_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FixtureRuns]:
+    """The fixture tree and where its runs are (session-scoped: treat it as read-only)."""
+    root = tmp_path_factory.mktemp("report") / "results"
+    threads = torch.get_num_threads()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DCBENCH_RESULTS", str(root))
+        runs = build_fixture_results(root)
+    torch.set_num_threads(threads)  # --threads 1 set it for the whole process
+    yield runs
 
 
-def read_json(path: Path):
+@pytest.fixture(scope="session")
+def fixture_results(fixture_runs: FixtureRuns) -> Path:
+    """The results root of the fixture tree (read-only: copy it before changing anything)."""
+    return fixture_runs.root
+
+
+def read_json(path: Path) -> Any:
     return json.loads(Path(path).read_text())

@@ -30,17 +30,17 @@ def _check(paths: list[Path]) -> None:
 
 
 @pytest.mark.parametrize("which", ["grid", "time", "continual", "nas"])
-def test_figure_functions_write_images(which: str, fixture_results: Path,
+def test_figure_functions_write_images(which: str, fixture_results: Path, fixture_runs,
                                        tmp_path: Path) -> None:
     if which == "grid":
-        fig = synthetic_grid_figure(load_condense(fixture_results), "fashion-mnist", "quick")
+        fig = synthetic_grid_figure(load_condense(fixture_results), fixture_runs.dataset,
+                                    "quick")
     elif which == "time":
         fig = accuracy_vs_time_figure(load_evaluations(fixture_results))
     elif which == "continual":
         fig = continual_figure(continual_steps(fixture_results))
     else:
-        run = fixture_results / "nas" / "20260101-000000-fmnist-nas"
-        fig = nas_scatter_figure(nas_candidates(fixture_results), nas_ranking(run))
+        fig = nas_scatter_figure(nas_candidates(fixture_results), nas_ranking(fixture_runs.nas))
     _check(save_figure(fig, tmp_path, which))
 
 
@@ -56,9 +56,8 @@ def test_figures_without_data_still_render(tmp_path: Path) -> None:
         assert all(p.stat().st_size > 0 for p in paths)
 
 
-def test_set_mosaic_puts_classes_in_columns(fixture_results: Path) -> None:
-    path = fixture_results / "condense" / "fashion-mnist-herding-ipc10-paper-seed0" / "set.pt"
-    img = set_mosaic(path, max_per_class=4)
-    # 3 classes of 8x8 images with 2-pixel padding: 3 columns, 4 rows
-    assert img.shape == (2 + 4 * 10, 2 + 3 * 10, 3)
+def test_set_mosaic_puts_classes_in_columns(fixture_runs) -> None:
+    img = set_mosaic(fixture_runs.sets["herding"], max_per_class=4)  # ipc 5
+    # 3 classes of 16x16 images with 2-pixel padding: 3 columns, 4 rows
+    assert img.shape == (2 + 4 * 18, 2 + 3 * 18, 3)
     assert 0.0 <= img.min() and img.max() <= 1.0

@@ -66,24 +66,28 @@ def test_check_run_names_what_is_missing(tmp_path: Path) -> None:
 def test_loader_selects_kinds_paths_and_skips_unfinished(fixture_results: Path) -> None:
     runs = load_runs(fixture_results)
     assert set(runs["kind"]) == {"condense", "evaluate", "continual", "nas"}
-    assert "condense/fashion-mnist-dc-ipc10-quick-seed0" not in set(runs["run_id"])
-    assert len(runs) == 4 + 5 + 1 + 1
+    assert "condense/toy-dc-ipc2-quick-seed0" not in set(runs["run_id"])
+    assert len(runs) == 4 + 5 + 1 + 1  # the NAS run reused the random set; its cache is no run
+    assert all(c.startswith("dcbench ") for c in runs["command"])
     with_unfinished = load_runs(fixture_results, include_incomplete=True)
     assert len(with_unfinished) == len(runs) + 1
     assert not with_unfinished.set_index("run_id").loc[
-        "condense/fashion-mnist-dc-ipc10-quick-seed0", "complete"]
+        "condense/toy-dc-ipc2-quick-seed0", "complete"]
     assert set(load_runs(fixture_results, kinds=["nas"])["kind"]) == {"nas"}
     some = discover_runs(fixture_results, kinds=["evaluate"])[:2]
     assert list(load_runs(some)["path"]) == [str(p) for p in some]
     assert load_runs(fixture_results / "nothing-here").empty
 
 
-def test_evaluations_long_form_and_dedupe(fixture_results: Path) -> None:
+def test_evaluations_long_form_and_dedupe(fixture_results: Path, fixture_runs) -> None:
     evals = load_evaluations(fixture_results)
-    # 2 + 2 random, 3 + 2 dc (the repeated evaluation counts once), 2 herding
-    assert len(evals) == 11
+    # 2 + 2 random, 2 + 2 dc (the repeated evaluation counts once), 2 herding
+    assert len(evals) == 10
     dc = evals[(evals["method"] == "dc") & (evals["model"] == "convnet")]
-    assert list(dc["accuracy"]) == [70.0, 71.0, 72.0]
-    assert set(dc["run_id"]) == {"evaluate/20260101-000004-dc-again"}  # the newest kept
-    assert len(load_evaluations(fixture_results, dedupe=False)) == 16
-    assert set(evals["condense_command"].dropna()) and evals["condense_time_s"].notna().all()
+    assert list(dc["accuracy"]) == fixture_runs.accuracies("dc_again")
+    again = fixture_runs.evals["dc_again"]
+    assert set(dc["run_id"]) == {f"evaluate/{again.name}"}  # the newest kept
+    assert len(load_evaluations(fixture_results, dedupe=False)) == 14
+    assert evals["condense_command"].str.startswith("dcbench condense ").all()
+    assert evals["command"].str.startswith("dcbench evaluate ").all()
+    assert evals["condense_time_s"].notna().all() and set(evals["epochs"]) == {2}

@@ -1,0 +1,109 @@
+"""Table 1 and the cross-architecture table, from real evaluate runs: the numbers the tables
+show are the pooled mean ± sample std of the accuracies the runs recorded."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from dcbench.condense.synthetic_set import SyntheticSet
+from dcbench.report import (
+    aggregate,
+    cross_arch_table,
+    load_evaluations,
+    table1,
+    table1_frame,
+    table1_tables,
+)
+from dcbench.report.render import DASH, NOT_RUN, fmt_stat
+from dcbench.results.stats import mean_std
+
+
+@pytest.fixture(scope="module")
+def evals(fixture_results) -> pd.DataFrame:
+    return load_evaluations(fixture_results)
+
+
+@pytest.fixture(scope="module")
+def toy(fixture_runs) -> str:
+    """The fixture tree's dataset: not one of the paper's, so shown under its own name."""
+    return fixture_runs.dataset
+
+
+def test_table1_pools_seeds_with_sample_std(evals, fixture_runs, toy: str) -> None:
+    agg = aggregate(evals).set_index(["dataset", "method", "ipc", "preset"])
+    r = agg.loc[(toy, "random", 1, "quick")]
+    accs = fixture_runs.accuracies("random0", "random1")
+    assert r["n"] == len(accs) == 4 and r["sets"] == 2 and r["seeds"] == [0, 1]
+    assert (r["mean"], r["std"]) == pytest.approx(mean_std(accs))
+    dc = fixture_runs.accuracies("dc_again")  # the repeated evaluation counts once
+    d = agg.loc[(toy, "dc", 1, "quick")]
+    assert d["n"] == 2 and (d["mean"], d["std"]) == pytest.approx(mean_std(dc))
+    made = SyntheticSet.load(fixture_runs.sets["dc"]).meta["wall_time_s"]
+    assert d["condense_time_s"] == pytest.approx(made)
+    h = agg.loc[(toy, "herding", 5, "paper")]
+    herding = fixture_runs.accuracies("herding")
+    assert h["n"] == 2 and (h["mean"], h["std"]) == pytest.approx(mean_std(herding))
+    assert h["epochs"] == [2] and any("dcbench condense" in c for c in h["commands"])
+
+
+def test_table1_cells_and_renderings(evals, fixture_runs, toy: str) -> None:
+    t = table1(evals, "quick")
+    assert [r[:2] for r in t.rows] == [[toy, "1"]]  # only what ran: no paper dataset
+    cells = dict(zip(t.columns, t.rows[0], strict=True))
+    random_cell = fmt_stat(*mean_std(fixture_runs.accuracies("random0", "random1")), 4)
+    assert cells["Random (ours)"] == random_cell
+    assert cells["Random (paper)"] == DASH  # the paper has no toy numbers
+    assert cells["DC (ours)"] == fmt_stat(*mean_std(fixture_runs.accuracies("dc")), 2)
+    assert cells["Herding (ours)"] == NOT_RUN  # herding ran in the paper preset only
+    assert cells["Whole data (paper)"] == DASH
+    md, tex = t.markdown(), t.latex()
+    assert f"| {toy} | 1 | {random_cell} | {DASH} |" in md
+    assert "Preset `quick`" in md and "n = synthetic sets × models" in md
+    assert "Training epochs in our evaluations: 2 (the protocol is 300)" in md
+    assert random_cell.replace("±", "$\\pm$") in tex and "\\begin{tabular}" in tex
+    assert math.isnan(table1_frame(evals, "quick").set_index(["method", "ipc"]).loc[
+        ("random", 1), "diff"])
+    assert [x.name for x in table1_tables(evals)] == ["table1-paper", "table1-quick"]
+    paper = table1(evals, "paper")
+    cells5 = dict(zip(paper.columns, next(r for r in paper.rows if r[:2] == [toy, "5"]),
+                      strict=True))
+    herding = fixture_runs.accuracies("herding")
+    assert cells5["Herding (ours)"] == fmt_stat(*mean_std(herding), 2)
+
+
+def test_table1_puts_the_published_numbers_beside_ours(evals, fixture_runs) -> None:
+    """Runs meet the paper's rows by dataset name: the toy runs, relabelled, fill FashionMNIST."""
+    fmnist = evals.assign(dataset="fashion-mnist")
+    t = table1(fmnist, "quick")
+    assert [r[0] for r in t.rows] == ["FashionMNIST"] * 3  # every ipc of a dataset that ran
+    cells = dict(zip(t.columns, next(r for r in t.rows if r[:2] == ["FashionMNIST", "1"]),
+                     strict=True))
+    mean, std = mean_std(fixture_runs.accuracies("random0", "random1"))
+    assert cells["Random (ours)"] == fmt_stat(mean, std, 4)
+    assert cells["Random (paper)"] == "51.4 ± 3.8"
+    assert cells["DC (paper)"] == "70.5 ± 0.6"
+    assert cells["Whole data (paper)"] == "93.5 ± 0.1"
+    assert f"| FashionMNIST | 1 | {fmt_stat(mean, std, 4)} | 51.4 ± 3.8 |" in t.markdown()
+    frame = table1_frame(fmnist, "quick").set_index(["method", "ipc"])
+    assert frame.loc[("random", 1), "diff"] == pytest.approx(mean - 51.4)
+
+
+def test_table1_without_runs_is_all_not_yet_run(evals) -> None:
+    t = table1(evals.iloc[0:0], "paper")
+    assert len(t.rows) == 12  # 4 datasets × 3 ipc
+    assert all(r[2] == NOT_RUN for r in t.rows)
+
+
+def test_cross_architecture_table(evals, fixture_runs, toy: str) -> None:
+    t = cross_arch_table(evals)
+    assert t.rows[0][0].startswith("paper: MNIST") and t.rows[0][2] == "69.6 ± 1.6"
+    ours = next(r for r in t.rows if r[0] == f"ours: {toy}, DC, ipc 1")
+    cells = dict(zip(t.columns, ours, strict=True))
+    mlp = fixture_runs.accuracies("dc_again", model="mlp")
+    assert cells["MLP"] == fmt_stat(*mean_std(mlp), 2)
+    assert cells["ConvNet"] == fmt_stat(*mean_std(fixture_runs.accuracies("dc_again")), 2)
+    assert cells["ResNet18"] == NOT_RUN
+    assert all("Random" not in r[0] for r in t.rows)  # evaluated on the ConvNet only

@@ -9,13 +9,8 @@ from pathlib import Path
 import click
 
 from dcbench import __version__
-from dcbench.cli_common import (
-    data_options,
-    parse_assignments,
-    runtime_options,
-    split_list,
-    user_errors,
-)
+from dcbench.cli_common import data_options, runtime_options, user_errors
+from dcbench.config import PRESETS
 from dcbench.runtime import keep_freed_memory
 
 PAPER_MODELS = "convnet,mlp,lenet,alexnet,vgg11,resnet18"
@@ -65,37 +60,47 @@ def cli() -> None:
 @click.option("--dataset", default="fashion-mnist", show_default=True,
               help="Dataset name (see `dcbench data list`), npz:FILE or imagefolder:DIR.")
 @click.option("--method", default="dc", show_default=True,
-              help="Condensation method: dc, random, herding, kcenter, forgetting.")
+              help="Condensation method (see `dcbench methods`): dc, random, herding, kcenter, "
+                   "forgetting.")
 @click.option("--ipc", type=int, default=10, show_default=True, help="Images per class.")
-@click.option("--preset", type=click.Choice(["quick", "paper"]), default="quick",
-              show_default=True,
+@click.option("--preset", type=click.Choice(PRESETS), default="quick", show_default=True,
               help="quick: minutes on a 2-core CPU; paper: the authors' settings.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
-              help="Override a method setting, e.g. --set iterations=50 --set init=noise.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Override a setting of the run; a method's settings as METHOD.KEY, e.g. "
+                   "--set dc.iterations=50 --set dc.init=noise (see the method's Config).")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Run directory (default results/condense/<dataset>-<method>-ipc..-seed..).")
 @data_options
 @runtime_options
 @user_errors
 def condense(dataset, method, ipc, preset, seed, settings, out, data_root, download, device,
              threads, quiet):
-    """Build a synthetic set and save it (set.pt + set.png + manifest.json).
+    """Build a synthetic set and save it (set.pt + set.png + config.json + manifest.json).
 
     Re-running the same command resumes from the last checkpoint; a finished set is reused.
     """
-    from dcbench.condense import CONDENSERS, CondenseRequest
+    from dcbench import config as cfg
+    from dcbench.condense import CONDENSERS, CondenseConfig, CondenseRequest
+    from dcbench.condense.config import method_fields
     from dcbench.condense.job import condense_job
     from dcbench.data import load_dataset
     from dcbench.device import resolve_device, set_threads
 
     CONDENSERS.get(method)  # fail on a typo before loading data
-    overrides = parse_assignments(settings)
+    overrides = cfg.apply_set(
+        cfg.parse_assignments(settings), cfg.field_names(CondenseConfig), CONDENSERS.names(),
+        default_method=method.lower(), method_fields=method_fields(method),
+        warn=lambda msg: click.echo(msg, err=True))
+    config = cfg.load(CondenseConfig, cfg.merge(
+        {"dataset": dataset, "method": method, "ipc": ipc, "preset": preset, "seed": seed},
+        overrides))
     set_threads(threads)
     dev = resolve_device(device)
-    ds = load_dataset(dataset, root=data_root, download=download)
-    request = CondenseRequest(ds, ipc=ipc, seed=seed, device=dev, progress=not quiet)
-    path, existed = condense_job(method, request, preset, overrides, out)
+    ds = load_dataset(config.dataset, root=data_root, download=download)
+    request = CondenseRequest(ds, ipc=config.ipc, seed=config.seed, device=dev,
+                              progress=not quiet)
+    path, existed = condense_job(config, request, out)
     word = "already done" if existed else "saved"
     click.echo(f"{word}: {path}")
 
@@ -113,21 +118,26 @@ def condense(dataset, method, ipc, preset, seed, settings, out, data_root, downl
 @click.option("--augment", default="auto", show_default=True,
               help="auto (dc for MNIST, none otherwise, as the authors), none or dc.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="Any other protocol setting, e.g. --set momentum=0.5 --set lr_decay_at=0.8.")
 @data_options
 @runtime_options
 @user_errors
-def evaluate(set_path, models, num_models, epochs, lr, batch_size, augment, seed, data_root,
-             download, device, threads, quiet):
+def evaluate(set_path, models, num_models, epochs, lr, batch_size, augment, seed, settings,
+             data_root, download, device, threads, quiet):
     """Train fresh models on a saved set and report final-epoch test accuracy (mean ± std)."""
+    from dcbench import config as cfg
     from dcbench.device import resolve_device, set_threads
+    from dcbench.evaluation.config import EvaluateConfig
     from dcbench.evaluation.job import evaluate_job
-    from dcbench.evaluation.protocol import EvalProtocol
 
+    config = cfg.load(EvaluateConfig, cfg.merge(
+        {"models": models, "num_models": num_models, "epochs": epochs, "lr": lr,
+         "batch_size": batch_size, "augment": augment, "seed": seed},
+        cfg.parse_assignments(settings)))
     set_threads(threads)
-    protocol = EvalProtocol(epochs=epochs, lr=lr, batch_size=batch_size, augment=augment,
-                            num_models=num_models)
-    out, metrics = evaluate_job(set_path, split_list(models), protocol, seed,
-                                resolve_device(device), data_root, download, not quiet)
+    out, metrics = evaluate_job(set_path, config, resolve_device(device), data_root, download,
+                                not quiet)
     for spec, r in metrics["models"].items():
         click.echo(f"{spec:30s} {r['mean']:6.2f} ± {r['std']:.2f}  (n={len(r['accuracies'])})")
     click.echo(f"results: {out}")

@@ -13,16 +13,10 @@ from dcbench.errors import DcbenchError
 
 
 def parse_assignments(pairs: tuple[str, ...]) -> dict[str, Any]:
-    """``key=value`` settings; values parsed as YAML scalars (ints, floats, booleans, strings)."""
-    import yaml
+    """``key=value`` settings (see :func:`dcbench.config.parse_assignments`)."""
+    from dcbench.config import parse_assignments as parse
 
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        if "=" not in pair:
-            raise click.BadParameter(f"{pair!r} is not key=value", param_hint="--set")
-        key, value = pair.split("=", 1)
-        out[key.strip().replace("-", "_")] = yaml.safe_load(value) if value != "" else ""
-    return out
+    return parse(pairs)
 
 
 def split_list(text: str) -> list[str]:

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 TOY = "toy:classes=3:per_class=10:test_per_class=10:size=16"
 MODEL = "convnet:width=8:depth=1"
-DC_SETS = ["--set", f"model={MODEL}", "--set", "iterations=2", "--set", "compile=false"]
+DC_SETS = ["--set", f"dc.model={MODEL}", "--set", "dc.iterations=2", "--set", "dc.compile=false"]
 FAST = ["--quiet", "--threads", "1", "--device", "cpu"]
 EVAL = ["--models", MODEL, "--num-models", "2", "--epochs", "3"]
 
@@ -71,13 +71,16 @@ def assert_one_line_error(result, results: Path) -> str:
 CONDENSE_ERRORS = {
     "unknown dataset": (["--dataset", "nosuchdata"], "unknown dataset 'nosuchdata'"),
     "unknown method": (["--method", "nosuchmethod"], "unknown condensation method"),
-    "unknown model": (["--set", "model=nosuchnet", "--set", "compile=false"], "unknown model"),
-    "bad model option": (["--set", "model=convnet:depth=0"], "depth"),
+    "unknown model": (["--set", "dc.model=nosuchnet", "--set", "dc.compile=false"],
+                      "unknown model"),
+    "bad model option": (["--set", "dc.model=convnet:depth=0"], "depth"),
+    "old --set spelling still checked": (["--set", "model=convnet:depth=0"], "depth"),
     "ipc larger than a class": (["--ipc", "11"], "larger than class"),
-    "bad --set key": (["--set", "nosuchkey=1"], "no setting 'nosuchkey'"),
-    "bad --set value": (["--set", "iterations=abc"], "must be of type int"),
-    "bad --set number": (["--set", "lr_img=-1"], "lr_img must be positive"),
-    "--set without =": (["--set", "iterations"], "is not key=value"),
+    "bad --set key": (["--set", "nosuchkey=1"], "unknown key nosuchkey"),
+    "bad method setting": (["--set", "dc.nosuchkey=1"], "unknown key dc.nosuchkey"),
+    "bad --set value": (["--set", "dc.iterations=abc"], "dc.iterations: must be an integer"),
+    "bad --set number": (["--set", "dc.lr_img=-1"], "lr_img must be positive"),
+    "--set without =": (["--set", "dc.iterations"], "not KEY=VALUE"),
     "bad preset": (["--preset", "slow"], "slow"),
     "zero threads": (["--threads", "0"], "--threads must be at least 1"),
 }
@@ -97,7 +100,8 @@ EVALUATE_ERRORS = {
     "not a set": ("foreign", [], "is not a dcbench synthetic set"),
     "unknown model": ("good", ["--models", "nosuchnet"], "unknown model 'nosuchnet'"),
     "bad model spec": ("good", ["--models", "convnet:width"], "bad model spec"),
-    "zero epochs": ("good", ["--epochs", "0"], "epochs must be at least 1"),
+    "zero epochs": ("good", ["--epochs", "0"], "epochs: must be at least 1"),
+    "bad protocol setting": ("good", ["--set", "momentun=0.5"], "unknown key momentun"),
     "unknown augmentation": ("good", ["--augment", "mixup"], "unknown augmentation"),
 }
 
@@ -155,7 +159,8 @@ def test_condense_then_evaluate(invoke, results: Path) -> None:
     run_dir = set_path.parent
     assert run_dir.parent == results / "condense" and run_dir.name.startswith("toy-")
     assert "-dc-ipc2-quick-seed4-" in run_dir.name
-    assert sorted(p.name for p in run_dir.iterdir()) == ["manifest.json", "set.png", "set.pt"]
+    assert sorted(p.name for p in run_dir.iterdir()) == [
+        "config.json", "manifest.json", "set.png", "set.pt"]
     obj = torch.load(set_path, weights_only=True)
     assert obj["images"].shape == (6, 1, 16, 16) and obj["meta"]["seed"] == 4
     manifest = json.loads((run_dir / "manifest.json").read_text())
@@ -166,7 +171,8 @@ def test_condense_then_evaluate(invoke, results: Path) -> None:
 
     again = invoke(*args)
     assert again.exit_code == 0 and again.stdout.startswith("already done: ")
-    assert sorted(p.name for p in run_dir.iterdir()) == ["manifest.json", "set.png", "set.pt"]
+    assert sorted(p.name for p in run_dir.iterdir()) == [
+        "config.json", "manifest.json", "set.png", "set.pt"]
 
     out_dirs = []
     for _ in range(2):
@@ -177,7 +183,7 @@ def test_condense_then_evaluate(invoke, results: Path) -> None:
     assert out_dirs[0] != out_dirs[1]  # a fresh run directory each time
     out = out_dirs[0]
     assert out.parent == results / "evaluate"
-    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "metrics.csv",
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", "manifest.json", "metrics.csv",
                                                       "metrics.json"]
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["set"]["method"] == "dc" and metrics["set"]["path"] == str(set_path)
@@ -254,7 +260,7 @@ def test_real_subprocess_condense_evaluate_and_an_error(tmp_path: Path) -> None:
     assert ev.returncode == 0, ev.stderr
     assert "Traceback" not in ev.stderr and "results: " in ev.stdout
     (run_dir,) = (results / "evaluate").iterdir()
-    assert {p.name for p in run_dir.iterdir()} == {"manifest.json", "metrics.csv",
+    assert {p.name for p in run_dir.iterdir()} == {"config.json", "manifest.json", "metrics.csv",
                                                    "metrics.json"}
 
     before = files_under(results)

@@ -9,18 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from dcbench.condense import coresets, dc  # noqa: F401  (registers the methods)
-from dcbench.condense.base import (
-    CONDENSERS,
-    PRESETS,
-    CondenseRequest,
-    check_request,
-    make_config,
-)
+from dcbench.condense.base import CONDENSERS, CondenseRequest, check_request
+from dcbench.condense.config import PRESETS, CondenseConfig, make_config
 from dcbench.condense.synthetic_set import SyntheticSet
 
 __all__ = [
     "CONDENSERS",
     "PRESETS",
+    "CondenseConfig",
     "CondenseRequest",
     "SyntheticSet",
     "condense",

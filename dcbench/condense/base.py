@@ -1,7 +1,8 @@
 """What every condensation method shares: the request, the registry and the result metadata.
 
 A method is one registered class with a ``Config`` dataclass (its hyper-parameters, with a
-``quick`` and a ``paper`` preset) and a ``run(request, config)`` returning a SyntheticSet.
+``quick`` and a ``paper`` preset, see :mod:`dcbench.condense.config`) and a
+``run(request, config)`` returning a SyntheticSet.
 Methods know nothing of continual learning or NAS: those call :func:`dcbench.condense.condense`.
 """
 
@@ -11,16 +12,13 @@ import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any
 
 import torch
 
-from dcbench.condense.synthetic_set import SyntheticSet
 from dcbench.data import ClassDataset
 from dcbench.errors import DcbenchError
 from dcbench.registry import Registry
-
-PRESETS = ("quick", "paper")
 
 
 @dataclass
@@ -37,14 +35,6 @@ class CondenseRequest:
 
     def class_list(self) -> list[int]:
         return list(range(self.dataset.num_classes)) if self.classes is None else self.classes
-
-
-class Condenser(Protocol):
-    """The protocol a registered method class follows."""
-
-    Config: ClassVar[type]
-
-    def run(self, request: CondenseRequest, config: Any) -> SyntheticSet: ...
 
 
 CONDENSERS: Registry[type] = Registry("condensation method")
@@ -64,42 +54,6 @@ def check_request(request: CondenseRequest) -> None:
                 f"ipc {request.ipc} is larger than class {c} ({ds.class_names[c]!r}) "
                 f"of {ds.name}, which has {counts[c]} training images"
             )
-
-
-def make_config(method: str, preset: str, ipc: int, overrides: dict[str, Any] | None = None):
-    """The method's Config for ``preset`` at ``ipc``, with ``overrides`` applied and checked."""
-    cls = CONDENSERS.get(method)
-    if preset not in PRESETS:
-        raise DcbenchError(f"unknown preset {preset!r}; known: {', '.join(PRESETS)}")
-    config = cls.Config.preset(preset, ipc)
-    fields = {f.name for f in dataclasses.fields(config)}
-    for key, value in (overrides or {}).items():
-        if key not in fields:
-            raise DcbenchError(
-                f"method {method!r} has no setting {key!r}; settings: {', '.join(sorted(fields))}"
-            )
-        setattr(config, key, _coerce(method, key, value, getattr(config, key)))
-    if hasattr(config, "validate"):
-        config.validate()
-    return config
-
-
-def _coerce(method: str, key: str, value: Any, default: Any) -> Any:
-    """``value`` as the type of the setting's default (``--set`` values arrive parsed as YAML:
-    ``1e-2`` stays a string there), or a one-line DcbenchError instead of a later TypeError."""
-    kind = type(default)
-    if default is None or isinstance(value, kind) and (kind is not int or type(value) is int):
-        return value
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if kind in (int, float) and isinstance(value, str):
-        try:
-            return kind(value)
-        except ValueError:
-            pass
-    raise DcbenchError(
-        f"method {method!r}: setting {key!r} must be of type {kind.__name__}, got {value!r}"
-    )
 
 
 def base_meta(request: CondenseRequest, method: str, config: Any) -> dict[str, Any]:

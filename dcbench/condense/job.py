@@ -1,26 +1,30 @@
 """A condensation run as the CLI performs it: a named run directory, resume, atomic outputs.
 
-The directory name is derived from the request (dataset, method, ipc, preset, seed and a hash
-of any overridden settings), so re-running the same command finds the checkpoint and resumes,
-and a finished set is never recomputed or overwritten.
+The directory name is derived from the :class:`CondenseConfig` (dataset, method, ipc, preset,
+seed and a hash of any overridden settings), so re-running the same command finds the
+checkpoint and resumes, and a finished set is never recomputed or overwritten.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from dcbench.condense import CONDENSERS, CondenseRequest, SyntheticSet, check_request, make_config
+from dcbench.condense.base import CONDENSERS, CondenseRequest, check_request
+from dcbench.condense.config import CondenseConfig, neutral_free
+from dcbench.condense.synthetic_set import SyntheticSet
 from dcbench.errors import DcbenchError
-from dcbench.results import atomic_write_json, make_manifest
-from dcbench.results.rundir import results_root, slug
+from dcbench.results import RunDir, results_root
+from dcbench.results.rundir import slug
 
 SET_FILE = "set.pt"
 CHECKPOINT_FILE = "checkpoint.pt"
+#: Files of a run directory written before config.json existed (adopted on resume).
+LEGACY_FILES = (SET_FILE, "set.png", "manifest.json", CHECKPOINT_FILE)
 
 
 def run_name(dataset: str, method: str, ipc: int, preset: str, seed: int,
@@ -32,75 +36,80 @@ def run_name(dataset: str, method: str, ipc: int, preset: str, seed: int,
     return name
 
 
-def condense_job(
-    method: str,
-    request: CondenseRequest,
-    preset: str,
-    overrides: dict[str, Any],
-    out: Path | None = None,
-) -> tuple[Path, bool]:
+def default_out(config: CondenseConfig, dataset_name: str) -> Path:
+    return results_root() / "condense" / run_name(
+        dataset_name, config.method, config.ipc, config.preset, config.seed, config.overrides)
+
+
+def condense_job(config: CondenseConfig, request: CondenseRequest,
+                 out: Path | None = None) -> tuple[Path, bool]:
     """Condense into ``out`` (default ``results/condense/<run name>``).
 
-    Returns (path of the set, whether it already existed). Settings are checked before any
-    directory is created, so a bad request leaves nothing behind.
+    ``request`` carries the loaded dataset, device and progress; ``config`` everything else.
+    Returns (path of the set, whether it already existed). Settings and the output location
+    are checked before any work, so a bad request leaves nothing behind.
     """
-    cls = CONDENSERS.get(method)
-    config = make_config(method, preset, request.ipc, overrides)
+    cls = CONDENSERS.get(config.method)
+    method_config = config.method_config()
+    request.ipc, request.seed = config.ipc, config.seed
     check_request(request)
-    if out is None:
-        out = results_root() / "condense" / run_name(
-            request.dataset.name, method, request.ipc, preset, request.seed, overrides
-        )
+    out = Path(out) if out is not None else default_out(config, request.dataset.name)
     set_path = out / SET_FILE
     if set_path.exists():
         # a corrupt file is reported, and a set made otherwise (same --out) is not reused
-        _check_same(SyntheticSet.load(set_path), method, request, config, set_path)
+        _check_same(SyntheticSet.load(set_path), config, request, method_config, set_path)
         return set_path, True
+    identity = {**config.identity(), "dataset": request.dataset.name,
+                "classes": request.class_list()}
     created = [p for p in (out, *out.parents) if not p.exists()]  # deepest first
-    out.mkdir(parents=True, exist_ok=True)
-    request.checkpoint = out / CHECKPOINT_FILE
+    run = RunDir.open("condense", out, identity, adopt=LEGACY_FILES)
+    record = {**dataclasses.asdict(config), "dataset": request.dataset.name,
+              "settings": dataclasses.asdict(method_config), "overrides": config.overrides,
+              "device": str(request.device)}
+    run.write_config(record, identity)
+    request.checkpoint = run.file(CHECKPOINT_FILE)
     t0 = time.perf_counter()
     try:
-        sset = cls().run(request, config)
+        sset = cls().run(request, method_config)
     except BaseException:
-        # A run that failed before writing anything (e.g. a bad model spec in the settings)
-        # leaves no empty directory behind; one with a checkpoint stays, to be resumed.
-        for p in created:
-            try:
-                p.rmdir()
-            except OSError:
-                break
+        # A run that failed before its first checkpoint (e.g. a bad model spec in the
+        # settings) leaves no directory behind; one with a checkpoint stays, to be resumed.
+        if created and not request.checkpoint.exists():
+            _remove_new(created)
         raise
-    sset.meta["preset"] = preset
+    sset.meta["preset"] = config.preset
     sset.save(set_path)
-    manifest = make_manifest(
-        "condense",
-        {"method": method, "preset": preset, "ipc": request.ipc, "dataset": request.dataset.name,
-         "settings": asdict(config), "overrides": overrides, "device": str(request.device)},
-        seeds=[request.seed],
+    run.write_manifest(
+        record, seeds=[config.seed],
         wall_time_s=time.perf_counter() - t0,
         condensation_wall_time_s=sset.meta.get("wall_time_s"),
-        outputs={"set": SET_FILE, "grid": "set.png"},
+        outputs={"set": SET_FILE, "grid": "set.png", "config": "config.json"},
     )
-    atomic_write_json(out / "manifest.json", manifest)
     if request.checkpoint.exists():
         request.checkpoint.unlink()
     return set_path, False
 
 
-#: Settings that do not change the set a run produces.
-_NEUTRAL = ("compile", "checkpoint_every")
+def _remove_new(created: list[Path]) -> None:
+    """Remove the directories this run created (deepest first) and the config it wrote."""
+    (created[0] / "config.json").unlink(missing_ok=True)
+    for p in created:
+        try:
+            p.rmdir()
+        except OSError:
+            break
 
 
-def _check_same(sset: SyntheticSet, method: str, request: CondenseRequest, config: Any,
-                path: Path) -> None:
-    meta, want = sset.meta, json.loads(json.dumps(asdict(config)))
-    got = {k: v for k, v in (meta.get("hparams") or {}).items() if k not in _NEUTRAL}
+def _check_same(sset: SyntheticSet, config: CondenseConfig, request: CondenseRequest,
+                method_config: Any, path: Path) -> None:
+    meta = sset.meta
+    got = {k: v for k, v in (meta.get("hparams") or {}).items()
+           if k not in ("compile", "checkpoint_every")}
     same = (
-        meta.get("method") == method and meta.get("dataset") == request.dataset.name
-        and meta.get("ipc") == request.ipc and meta.get("seed") == request.seed
+        meta.get("method") == config.method and meta.get("dataset") == request.dataset.name
+        and meta.get("ipc") == config.ipc and meta.get("seed") == config.seed
         and meta.get("classes", request.class_list()) == request.class_list()
-        and got == {k: v for k, v in want.items() if k not in _NEUTRAL}
+        and got == json.loads(json.dumps(neutral_free(method_config)))
     )
     if not same:
         raise DcbenchError(

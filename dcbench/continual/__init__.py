@@ -1,6 +1,8 @@
 """Continual learning with condensed memories, on Avalanche 0.6 (``dcbench run continual``).
 
-Modules: :mod:`~dcbench.continual.config` (ContinualConfig, task files, run_continual_task),
+Modules: :mod:`~dcbench.continual.config` (ContinualConfig),
+:mod:`~dcbench.continual.memories` and :mod:`~dcbench.continual.protocols` (the buffer and
+protocol registries, light to import), :mod:`~dcbench.continual.plugins` (Avalanche plugins),
 :mod:`~dcbench.continual.streams` (class-incremental and dataset-sequence Avalanche benchmarks
 from dcbench datasets), :mod:`~dcbench.continual.buffers` (CondensedBuffer and the reference
 buffers, Avalanche ``ExemplarsBuffer`` subclasses), :mod:`~dcbench.continual.protocols`
@@ -32,7 +34,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dcbench.continual.config import ContinualConfig, load_task_file, run_continual_task
+from dcbench.continual.config import ContinualConfig
 
 __all__ = [
     "CondensedBuffer",
@@ -42,8 +44,7 @@ __all__ = [
     "ReservoirBuffer",
     "class_incremental_stream",
     "dataset_sequence_stream",
-    "load_task_file",
-    "run_continual_task",
+    "run_experiment",
 ]
 
 _LAZY = {
@@ -53,6 +54,7 @@ _LAZY = {
     "DcbenchStream": "dcbench.continual.streams",
     "class_incremental_stream": "dcbench.continual.streams",
     "dataset_sequence_stream": "dcbench.continual.streams",
+    "run_experiment": "dcbench.continual.runner",
 }
 
 

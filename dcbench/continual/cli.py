@@ -12,28 +12,28 @@ from typing import Any
 
 import click
 
-from dcbench.cli_common import (
-    data_options,
-    parse_assignments,
-    parse_seeds,
-    runtime_options,
-    split_list,
-    user_errors,
-)
+from dcbench.cli_common import data_options, parse_seeds, runtime_options, user_errors
+from dcbench.config import PRESETS
 
 
-def _method_settings(pairs: tuple[str, ...], method: str) -> dict[str, dict[str, Any]]:
-    """``KEY=VALUE`` for the condensed buffer's method, ``METHOD.KEY=VALUE`` for any method."""
-    from dcbench.condense import method_names
+def _task_settings(path: Path, preset: str) -> dict[str, Any]:
+    """A task file's settings at ``preset`` (merged by the task loader), or a plain YAML
+    mapping of ContinualConfig keys."""
+    from dcbench import config as cfg
+    from dcbench.tasks.spec import COMMON_KEYS, load_task_file
 
-    out: dict[str, dict[str, Any]] = {}
-    for key, value in parse_assignments(pairs).items():
-        target, sep, rest = key.partition(".")
-        if sep and target.lower() in method_names():
-            out.setdefault(target.lower(), {})[rest] = value
-        else:
-            out.setdefault(method, {})[key] = value
-    return out
+    raw = cfg.read_yaml(path)
+    if not isinstance(raw, dict):
+        raise click.BadParameter(f"{path} is not a YAML mapping of settings",
+                                 param_hint="--task")
+    if "presets" not in raw:  # plain settings
+        if raw.get("kind", "continual") != "continual":
+            raise click.BadParameter(f"{path} is a {raw['kind']} task", param_hint="--task")
+        return {k: v for k, v in raw.items() if k not in COMMON_KEYS}
+    task = load_task_file(path, check=False)
+    if task.kind != "continual":
+        raise click.BadParameter(f"{path} is a {task.kind} task file", param_hint="--task")
+    return task.resolved(preset)
 
 
 @click.command("continual")
@@ -54,11 +54,12 @@ def _method_settings(pairs: tuple[str, ...], method: str) -> dict[str, dict[str,
               help="gdumb (fresh model on the memory each step; default), replay (fine-tune "
                    "+ replay) or replay+kd (replay + LwF distillation).")
 @click.option("--seeds", default=None, help="Comma list of seeds (default: 0).")
-@click.option("--preset", type=click.Choice(["quick", "paper"]), default=None,
-              help="quick: sized for a 2-core CPU (default); paper: the papers' settings.")
-@click.option("--set", "--method-settings", "settings", multiple=True, metavar="[METHOD.]KEY=V",
-              help="Condensation setting, e.g. --set iterations=50 (the condensed method) or "
-                   "--set herding.epochs=2.")
+@click.option("--preset", type=click.Choice(PRESETS), default="quick", show_default=True,
+              help="quick: sized for a 2-core CPU; paper: the papers' settings.")
+@click.option("--set", "--method-settings", "settings", multiple=True, metavar="KEY=VALUE",
+              help="Any setting of the run (see `dcbench run continual` task files), dotted for "
+                   "nested ones; a method's settings as METHOD.KEY: --set dc.iterations=50 "
+                   "--set herding.epochs=2 --set training.lr=0.05.")
 @click.option("--epochs", type=int, default=None,
               help="Training epochs per step (default: the preset's for the protocol).")
 @click.option("--model", default=None,
@@ -85,23 +86,30 @@ def command(task_file, dataset, experiences, ipc, buffers, method, protocol, see
     Writes config.json, manifest.json, accuracy/<buffer>-seed<s>.csv (accuracy matrices),
     metrics.json, summary.csv, table.md and accuracy_vs_step.png into the run directory.
     """
-    from dcbench.continual.config import ContinualConfig, load_task_file
+    from dcbench import config as cfg
+    from dcbench.condense import CONDENSERS
+    from dcbench.condense.config import method_fields
+    from dcbench.continual.config import ContinualConfig
 
-    data = load_task_file(task_file) if task_file is not None else {}
-    overrides: dict[str, Any] = {
+    base: dict[str, Any] = {}
+    if task_file is not None:
+        base = _task_settings(task_file, preset)
+    options: dict[str, Any] = {
         "dataset": dataset, "experiences": experiences, "ipc": ipc, "method": method,
-        "protocol": protocol, "epochs": epochs, "model": model,
-        "buffers": split_list(buffers) if buffers is not None else None,
+        "protocol": protocol, "epochs": epochs, "model": model, "buffers": buffers,
         "seeds": parse_seeds(seeds) if seeds is not None else None,
         "jobs": jobs, "threads": threads,
     }
+    options = {k: v for k, v in options.items() if v is not None}
     if dataset is not None:
-        overrides["sequence"] = None  # --dataset replaces a task file's sequence
-        data.pop("sequence", None)
-    config = ContinualConfig.from_dict(data, preset, overrides)
-    if settings:
-        overrides["method_settings"] = _method_settings(settings, config.method)
-        config = ContinualConfig.from_dict(data, preset, overrides)
+        base.pop("sequence", None)  # --dataset replaces a task file's sequence
+    run_method = str(options.get("method", base.get("method", "dc"))).lower()
+    overrides = cfg.apply_set(
+        cfg.parse_assignments(settings), cfg.field_names(ContinualConfig), CONDENSERS.names(),
+        default_method=run_method if run_method in CONDENSERS else None,
+        method_fields=method_fields(run_method) if run_method in CONDENSERS else (),
+        warn=lambda msg: click.echo(msg, err=True))
+    config = cfg.load(ContinualConfig, cfg.merge({"preset": preset}, base, options, overrides))
 
     from dcbench.continual.runner import run_experiment
 

@@ -14,9 +14,13 @@
   on the units of the classes seen before, over the whole mixed mini-batch.
 
 Every protocol trains with the core evaluation protocol's optimiser and schedule
-(:class:`dcbench.evaluation.EvalProtocol`: SGD, lr, momentum, weight decay, batch size, lr × 0.1
-after ``lr_decay_at`` of the epochs, augmentation) through :class:`EvalProtocolPlugin`; the
-optimiser is created afresh at every step (no momentum carried across experiences).
+(:class:`dcbench.evaluation.EvalProtocol`: SGD, lr, momentum, weight decay, batch size,
+lr × 0.1 after ``lr_decay_at`` of the epochs, augmentation) through
+:class:`~dcbench.continual.plugins.EvalProtocolPlugin`; the optimiser is created afresh at
+every step (no momentum carried across experiences).
+
+The protocols are registered records (:data:`PROTOCOLS`): a protocol is its plugins and
+whether it continues from the previous step's model.
 """
 
 from __future__ import annotations
@@ -30,94 +34,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from dcbench.augment import AUGMENTATIONS
-from dcbench.continual._compat import quiet_avalanche_import
-from dcbench.errors import DcbenchError
-from dcbench.evaluation.protocol import EvalProtocol
-from dcbench.progress import progress_bar
+from dcbench.evaluation.protocol import EvalProtocol, make_optimizer
 from dcbench.registry import Registry
-
-with quiet_avalanche_import():
-    from avalanche.core import SupervisedPlugin
-    from avalanche.training.plugins import (
-        EvaluationPlugin,
-        GDumbPlugin,
-        LwFPlugin,
-        ReplayPlugin,
-    )
-    from avalanche.training.supervised import Naive
-
-#: Whether a protocol continues from the previous step's model (whose state must be kept).
-NEEDS_PREVIOUS_MODEL = {"gdumb": False, "replay": True, "replay+kd": True}
-
-
-class LwFClassIncrementalPlugin(LwFPlugin):
-    """Avalanche's ``LwFPlugin`` (the distillation loss is its own), with the end-of-experience
-    update rewritten for experience datasets without ``task_set``: Avalanche 0.6's
-    ``class_incremental_benchmark`` yields plain ``ClassificationDataset``s, on which
-    ``LearningWithoutForgetting.post_adapt`` fails with an AttributeError."""
-
-    def after_training_exp(self, strategy: Any, **kwargs: Any) -> None:
-        lwf = self.lwf
-        lwf.expcount += 1
-        lwf.prev_model = copy.deepcopy(strategy.model)
-        data = strategy.experience.dataset
-        tasks = getattr(data, "targets_task_labels", None)
-        tasks = list(tasks) if tasks is not None else [0] * len(data.targets)
-        for t, y in zip(tasks, data.targets, strict=True):
-            lwf.prev_classes_by_task[int(t)].add(int(y))
-
-
-class EvalProtocolPlugin(SupervisedPlugin):
-    """The core protocol inside an Avalanche strategy: lr schedule, augmentation, a finite-loss
-    check and a progress bar over the step's epochs."""
-
-    def __init__(self, protocol: EvalProtocol, g: torch.Generator, progress: bool = False,
-                 desc: str = "train") -> None:
-        super().__init__()
-        self.protocol = protocol
-        self.g = g
-        self.augment = AUGMENTATIONS.get(
-            protocol.augment if protocol.augment != "auto" else "none"
-        )
-        self.identity = protocol.augment in ("none", "auto")
-        self.decay_epoch = int(protocol.epochs * protocol.lr_decay_at)
-        self.progress = progress
-        self.desc = desc
-        self.epoch = 0
-        self.bar = None
-
-    def before_training_exp(self, strategy: Any, **kwargs: Any) -> None:
-        self.epoch = 0
-        for group in strategy.optimizer.param_groups:
-            group["lr"] = self.protocol.lr
-        self.bar = progress_bar(total=strategy.train_epochs, desc=self.desc,
-                                enabled=self.progress)
-
-    def before_training_epoch(self, strategy: Any, **kwargs: Any) -> None:
-        if self.epoch == self.decay_epoch and self.epoch > 0:
-            for group in strategy.optimizer.param_groups:
-                group["lr"] *= 0.1
-
-    def before_forward(self, strategy: Any, **kwargs: Any) -> None:
-        if not self.identity:
-            strategy.mbatch[0] = self.augment(strategy.mbatch[0], self.g)
-
-    def before_backward(self, strategy: Any, **kwargs: Any) -> None:
-        if not torch.isfinite(strategy.loss):
-            raise DcbenchError(
-                f"training diverged (loss {float(strategy.loss)}) at epoch {self.epoch}"
-            )
-
-    def after_training_epoch(self, strategy: Any, **kwargs: Any) -> None:
-        self.epoch += 1
-        if self.bar is not None:
-            self.bar.update(1)
-
-    def after_training_exp(self, strategy: Any, **kwargs: Any) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
 
 
 @dataclass
@@ -134,28 +52,51 @@ class StepContext:
     kd_temperature: float = 2.0
 
 
-#: protocol name -> ``plugins(buffer, context)``; the names are those of
-#: :data:`dcbench.continual.config.PROTOCOLS`.
-PROTOCOL_PLUGINS: Registry[Callable[[Any, StepContext], list[Any]]] = Registry("protocol")
+
+@dataclass(frozen=True)
+class Protocol:
+    """A training protocol: its Avalanche plugins, and whether it continues from the previous
+    step's model (whose state a step must then keep)."""
+
+    name: str
+    needs_previous_model: bool
+    plugins: Callable[[Any, StepContext], list[Any]]
 
 
-@PROTOCOL_PLUGINS.register("gdumb")
+#: The protocols by name. Light to import: Avalanche is imported when plugins are built.
+PROTOCOLS: Registry[Protocol] = Registry("protocol")
+
+
+def register_protocol(name: str, needs_previous_model: bool):
+    def deco(plugins: Callable[[Any, StepContext], list[Any]]):
+        PROTOCOLS.register(name)(Protocol(name, needs_previous_model, plugins))
+        return plugins
+    return deco
+
+
+@register_protocol("gdumb", needs_previous_model=False)
 def _gdumb(buffer: Any, ctx: StepContext) -> list[Any]:
+    from avalanche.training.plugins import GDumbPlugin
+
     gdumb = GDumbPlugin(mem_size=max(1, buffer.max_size))
     gdumb.storage_policy = buffer  # filled before training; the model is reset every step
     return [gdumb]
 
 
-@PROTOCOL_PLUGINS.register("replay")
+@register_protocol("replay", needs_previous_model=True)
 def _replay(buffer: Any, ctx: StepContext) -> list[Any]:
+    from avalanche.training.plugins import ReplayPlugin
+
     return [ReplayPlugin(
         mem_size=buffer.max_size, batch_size=ctx.settings.batch_size,
         batch_size_mem=ctx.replay_batch or ctx.settings.batch_size, storage_policy=buffer,
     )]
 
 
-@PROTOCOL_PLUGINS.register("replay+kd")
+@register_protocol("replay+kd", needs_previous_model=True)
 def _replay_kd(buffer: Any, ctx: StepContext) -> list[Any]:
+    from dcbench.continual.plugins import LwFClassIncrementalPlugin
+
     lwf = LwFClassIncrementalPlugin(alpha=ctx.kd_alpha, temperature=ctx.kd_temperature)
     if ctx.previous_model is not None and ctx.previous_classes:
         teacher = copy.deepcopy(ctx.previous_model).to(ctx.device)
@@ -189,12 +130,16 @@ def build_strategy(
     runs in a fresh strategy (as every step does, so that a resumed run equals an
     uninterrupted one); the teacher is copied here, before any training.
     """
+    from avalanche.training.plugins import EvaluationPlugin
+    from avalanche.training.supervised import Naive
+
+    from dcbench.continual.plugins import EvalProtocolPlugin  # imports Avalanche quietly
+
     ctx = StepContext(settings, device, previous_model, previous_classes, step, replay_batch,
                       kd_alpha, kd_temperature)
     plugins = [EvalProtocolPlugin(settings, g, progress, desc),
-               *PROTOCOL_PLUGINS.get(protocol)(buffer, ctx)]
-    optimizer = torch.optim.SGD(model.parameters(), lr=settings.lr, momentum=settings.momentum,
-                                weight_decay=settings.weight_decay)
+               *PROTOCOLS.get(protocol).plugins(buffer, ctx)]
+    optimizer = make_optimizer(model, settings)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "No loggers specified": we log through dcbench
         evaluator = EvaluationPlugin()

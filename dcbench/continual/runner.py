@@ -15,17 +15,16 @@ comparison); condensation seeds derive from (seed, experience).
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from dcbench import config as cfg
 from dcbench.continual.config import ContinualConfig
+from dcbench.continual.memories import BufferRequest, buffer_kind
 from dcbench.continual.outputs import write_outputs
 from dcbench.continual.state import (
     STATE_DIR,
@@ -37,9 +36,9 @@ from dcbench.continual.state import (
 )
 from dcbench.data import ClassDataset
 from dcbench.errors import DcbenchError
+from dcbench.parallel import run_in_processes
 from dcbench.progress import progress_bar
-from dcbench.results import atomic_write_json, make_manifest
-from dcbench.results.rundir import fresh_run_dir
+from dcbench.results import RunDir
 from dcbench.seeding import derive_seed, generator
 
 KIND = "continual"
@@ -107,22 +106,17 @@ def build_stream(config: ContinualConfig, data: ClassDataset | list[ClassDataset
 
 def make_buffer(config: ContinualConfig, buffer: str, stream: Any, seed: int,
                 device: torch.device, progress: bool, checkpoint_dir: Path | None = None) -> Any:
-    from dcbench.continual.buffers import CondensedBuffer, EmptyBuffer, ReservoirBuffer
-
-    total = sum(len(c) for c in stream.classes())  # (experience, class) groups in the stream
-    if buffer == "none":
-        return EmptyBuffer(source=stream.source, device=device)
-    if buffer == "reservoir":
-        return ReservoirBuffer(config.ipc * total, seed=seed, source=stream.source, device=device)
-    method = config.buffer_method(buffer)
-    assert method is not None
-    return CondensedBuffer(
-        config.ipc, method, max_classes=total, preset=config.preset,
-        settings=config.method_overrides(method), seed=seed, device=device,
-        source=stream.source, progress=progress,
+    """The registered buffer ``buffer`` for one step (see :mod:`dcbench.continual.memories`)."""
+    kind = buffer_kind(buffer)
+    method = kind.method(config.method)
+    return kind.make(BufferRequest(
+        ipc=config.ipc,
+        max_classes=sum(len(c) for c in stream.classes()),  # (experience, class) groups
+        method=method, preset=config.preset,
+        settings=config.method_overrides(method) if method else {},
+        seed=seed, device=device, source=stream.source, progress=progress,
         group_by="experience" if config.sequence is not None else "class",
-        checkpoint_dir=checkpoint_dir,
-    )
+        checkpoint_dir=checkpoint_dir))
 
 
 # ---------------------------------------------------------------------- one step
@@ -139,7 +133,7 @@ def run_step(config: ContinualConfig, stream: Any, buffer_name: str, seed: int, 
              previous: dict[str, Any] | None, device: torch.device,
              progress: bool, checkpoint_dir: Path | None = None) -> dict[str, Any]:
     """Train and evaluate one step; returns the state to save (without the fingerprint)."""
-    from dcbench.continual.protocols import NEEDS_PREVIOUS_MODEL, build_strategy
+    from dcbench.continual.protocols import PROTOCOLS, build_strategy
     from dcbench.models import model_from_spec
 
     t0, cpu0 = time.perf_counter(), time.process_time()
@@ -147,7 +141,7 @@ def run_step(config: ContinualConfig, stream: Any, buffer_name: str, seed: int, 
     buffer = make_buffer(config, buffer_name, stream, seed, device, progress, checkpoint_dir)
     if previous is not None:
         buffer.load_state_dict(previous["memory"])
-    keep_model = NEEDS_PREVIOUS_MODEL[config.protocol]
+    keep_model = PROTOCOLS.get(config.protocol).needs_previous_model
     torch.manual_seed(derive_seed(seed, step, 0x1417))  # the same init for every buffer
     model = model_from_spec(config.model, stream.channels, stream.num_classes, stream.image_size)
     previous_model = None
@@ -227,53 +221,43 @@ def _worker(config_dict: dict[str, Any], run_dir: str, buffer: str, seed: int,
     from dcbench.device import resolve_device, set_threads
 
     set_threads(threads)
-    config = ContinualConfig.from_dict(config_dict)
+    config = cfg.load(ContinualConfig, config_dict)
     data = load_data(config, data_root, download)
     return run_unit(config, data, Path(run_dir), buffer, seed, resolve_device(device), False)
 
 
 # ---------------------------------------------------------------------- the run directory
-def prepare_run_dir(config: ContinualConfig, out: Any) -> tuple[Path, ContinualConfig]:
+def prepare_run_dir(config: ContinualConfig, out: Any) -> tuple[RunDir, ContinualConfig]:
     """A fresh run directory, or ``out`` (created, or resumed if it holds this experiment).
 
     Resuming merges the buffer and seed lists with those already in the directory, so a
     re-run may add buffers or seeds; any other difference is refused.
     """
     if out is None:
-        return fresh_run_dir(KIND, config.run_name()), config
-    out = Path(out)
-    cfg_path = out / CONFIG_FILE
-    if cfg_path.exists():
-        try:
-            saved = json.loads(cfg_path.read_text())["config"]
-            old = ContinualConfig.from_dict(saved)
-        except (ValueError, KeyError, DcbenchError) as exc:
-            raise DcbenchError(f"{cfg_path} is not a readable continual config ({exc})") from None
-        mine, theirs = config.identity(), old.identity()
-        diff = [k for k in mine if mine[k] != theirs.get(k)]
-        if diff:
-            changes = ", ".join(f"{k}: {theirs.get(k)!r} → {mine[k]!r}" for k in diff[:3])
-            raise DcbenchError(
-                f"{out} holds a run with other settings ({changes}); use another --out"
-            )
-        merged = dataclasses.replace(
-            config,
-            buffers=old.buffers + [b for b in config.buffers if b not in old.buffers],
-            seeds=old.seeds + [s for s in config.seeds if s not in old.seeds],
-            name=old.name,
-        )
-        return out, merged
-    if out.exists() and any(out.iterdir()):
-        raise DcbenchError(f"{out} exists and is not a continual run directory; use another --out")
-    out.mkdir(parents=True, exist_ok=True)
-    return out, config
+        return RunDir.fresh(KIND, config.run_name()), config
+    run = RunDir.open(KIND, out, config.identity(), identity_of=_saved_identity)
+    saved = run.read_config()
+    if saved is None:
+        return run, config
+    old = cfg.load(ContinualConfig, saved["config"])
+    merged = dataclasses.replace(
+        config,
+        buffers=old.buffers + [b for b in config.buffers if b not in old.buffers],
+        seeds=old.seeds + [s for s in config.seeds if s not in old.seeds],
+        name=old.name,
+    )
+    return run, merged
+
+
+def _saved_identity(record: dict[str, Any]) -> dict[str, Any]:
+    """The identity of a config.json written before it recorded one."""
+    return cfg.load(ContinualConfig, record["config"]).identity()
 
 
 def config_record(config: ContinualConfig, dataset_name: str) -> dict[str, Any]:
-    """config.json: the task as resolved, the training protocol and every method's settings."""
+    """config.json's extras: the training protocol and every method's resolved settings."""
     protocol = config.eval_protocol().resolved(dataset_name)
     return {
-        "kind": KIND,
         "config": config.to_dict(),
         "training_protocol": dataclasses.asdict(protocol),
         "method_settings_resolved": {
@@ -302,12 +286,14 @@ def run_experiment(config: ContinualConfig, *, out: Any = None, threads: int | N
     dev = resolve_device(device)
     data = load_data(config, data_root, download)
     check_data(config, data)
-    run_dir, config = prepare_run_dir(config, out)
+    run, config = prepare_run_dir(config, out)
+    run_dir = run.path
     if echo is not None:
         echo(f"run directory: {run_dir}")
     name = data[0].name if isinstance(data, list) else data.name
     record = config_record(config, name)
-    atomic_write_json(run_dir / CONFIG_FILE, record)
+    run.write_config(record["config"], config.identity(),
+                     **{k: v for k, v in record.items() if k != "config"})
     t0 = time.perf_counter()
     # Costliest first, so that parallel workers finish together: condensation, then the
     # coresets that train a reference network, then the rest.
@@ -340,8 +326,8 @@ def run_experiment(config: ContinualConfig, *, out: Any = None, threads: int | N
         sum(u["step_wall_time_s"]) for b in metrics["buffers"].values()
         for u in b["seeds"].values()
     )
-    manifest = make_manifest(
-        KIND, record["config"], config.seeds, wall,
+    run.write_manifest(
+        record["config"], config.seeds, wall,
         device=str(dev), threads=n_threads, jobs=jobs, steps_run=ran, steps_resumed=skipped,
         step_compute_time_s=round(compute, 3),
         outputs={"config": CONFIG_FILE, "metrics": "metrics.json", "summary": "summary.csv",
@@ -349,7 +335,6 @@ def run_experiment(config: ContinualConfig, *, out: Any = None, threads: int | N
                  "accuracy_matrices": "accuracy/<buffer>-seed<seed>.csv",
                  "state": "state/<buffer>/seed<seed>/step<k>.pt"},
     )
-    atomic_write_json(run_dir / "manifest.json", manifest)
     return RunResult(run_dir, metrics, ran, skipped)
 
 
@@ -357,24 +342,18 @@ def _run_parallel(config: ContinualConfig, data_root: Any, download: bool, run_d
                   units: list[tuple[str, int]], threads: int, device: str, jobs: int, bar: Any,
                   done_before: int) -> tuple[int, int]:
     """Units in ``jobs`` spawned processes; the bar follows the step files as they appear."""
-    ctx = get_context("spawn")
-    cfg = config.to_dict()
-    ran = skipped = 0
-    with ProcessPoolExecutor(max_workers=min(jobs, len(units)), mp_context=ctx) as pool:
-        futures = {
-            pool.submit(_worker, cfg, str(run_dir), b, s, threads, device, data_root, download)
-            for b, s in units
-        }
-        pending = set(futures)
-        while pending:
-            finished, pending = wait(pending, timeout=2.0, return_when=FIRST_COMPLETED)
-            for f in finished:
-                if f.exception() is not None:
-                    for other in pending:  # units not started yet are dropped
-                        other.cancel()
-                    raise f.exception()  # a worker's error, as if raised here
-                r, k = f.result()
-                ran, skipped = ran + r, skipped + k
-            done = sum(1 for _ in (run_dir / STATE_DIR).rglob("step*.pt"))
-            bar.update(max(0, done - bar.n))
-    return ran, skipped
+    cfg_dict = config.to_dict()
+    counts = [0, 0]
+
+    def on_result(i: int, result: tuple[int, int]) -> None:
+        counts[0] += result[0]
+        counts[1] += result[1]
+
+    def poll() -> None:
+        done = sum(1 for _ in (run_dir / STATE_DIR).rglob("step*.pt"))
+        bar.update(max(0, done - bar.n))
+
+    run_in_processes(
+        _worker, [(cfg_dict, str(run_dir), b, s, threads, device, data_root, download)
+                  for b, s in units], jobs, on_result, poll=poll)
+    return counts[0], counts[1]

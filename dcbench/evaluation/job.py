@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import time
 from pathlib import Path
@@ -11,9 +12,10 @@ from typing import Any
 from dcbench.condense.synthetic_set import SyntheticSet
 from dcbench.data import ClassDataset, load_dataset
 from dcbench.errors import DcbenchError
-from dcbench.evaluation.protocol import EvalProtocol, evaluate_set
-from dcbench.models import model_from_spec
-from dcbench.results import atomic_write_json, atomic_write_text, fresh_run_dir, make_manifest
+from dcbench.evaluation.config import EvaluateConfig
+from dcbench.evaluation.protocol import evaluate_set
+from dcbench.results import RunDir
+from dcbench.results.rundir import make_dirs, results_root
 
 
 def dataset_for_set(sset: SyntheticSet, root: str | None, download: bool) -> ClassDataset:
@@ -30,14 +32,6 @@ def dataset_for_set(sset: SyntheticSet, root: str | None, download: bool) -> Cla
     return ds
 
 
-def check_models(models: list[str], ds: ClassDataset) -> None:
-    """Build each spec once so a typo fails before hours of training."""
-    if not models:
-        raise DcbenchError("no models given")
-    for spec in models:
-        model_from_spec(spec, ds.channels, ds.num_classes, ds.image_size)
-
-
 def metrics_csv(result: dict[str, Any]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf)
@@ -48,26 +42,30 @@ def metrics_csv(result: dict[str, Any]) -> str:
     return buf.getvalue()
 
 
-def evaluate_job(
-    set_path: Path, models: list[str], protocol: EvalProtocol, seed: int, device,
-    root: str | None, download: bool, progress: bool,
-) -> tuple[Path, dict[str, Any]]:
+def evaluate_job(set_path: Path, config: EvaluateConfig, device, root: str | None,
+                 download: bool, progress: bool) -> tuple[Path, dict[str, Any]]:
+    """Evaluate the set at ``set_path`` with ``config``; returns (run directory, metrics)."""
     sset = SyntheticSet.load(set_path)
     ds = dataset_for_set(sset, root, download)
-    check_models(models, ds)
-    protocol.validate()
-    t0 = time.perf_counter()
-    result = evaluate_set(sset.images, sset.labels, ds, models, protocol, seed, device, progress)
-    wall = time.perf_counter() - t0
+    config.check_models(ds.channels, ds.num_classes, ds.image_size)
+    config.validate()
+    seed = config.seed_for(sset.meta)
     name = f"{sset.meta['dataset']}-{sset.meta['method']}-ipc{sset.meta['ipc']}"
-    out = fresh_run_dir("evaluate", name)
+    make_dirs(results_root() / "evaluate")  # an unusable output location fails before training
+    t0 = time.perf_counter()
+    result = evaluate_set(sset.images, sset.labels, ds, config.models, config.protocol, seed,
+                          device, progress)
+    wall = time.perf_counter() - t0
+    run = RunDir.fresh("evaluate", name)
     set_info = {k: sset.meta.get(k) for k in ("dataset", "method", "ipc", "seed", "preset",
                                                "iterations_done", "wall_time_s")}
     set_info["path"] = str(set_path)
     metrics = {"set": set_info, **result}
-    atomic_write_json(out / "metrics.json", metrics)
-    atomic_write_text(out / "metrics.csv", metrics_csv(result))
-    atomic_write_json(out / "manifest.json", make_manifest(
-        "evaluate", {"set": str(set_path), "models": models, "protocol": result["protocol"],
-                     "device": str(device)}, seeds=[seed], wall_time_s=wall))
-    return out, metrics
+    record = {"set": str(set_path), "models": list(config.models),
+              "protocol": result["protocol"], "device": str(device)}
+    run.write_config(record, identity={**dataclasses.asdict(config), "seed": seed,
+                                       "set": str(set_path)})
+    run.write_json("metrics.json", metrics)
+    run.write_text("metrics.csv", metrics_csv(result))
+    run.write_manifest(record, seeds=[seed], wall_time_s=wall)
+    return run.path, metrics

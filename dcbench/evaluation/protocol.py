@@ -9,7 +9,6 @@ Every result file records the resolved :class:`EvalProtocol`.
 from __future__ import annotations
 
 import dataclasses
-import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +22,7 @@ from dcbench.data import ClassDataset
 from dcbench.errors import DcbenchError
 from dcbench.models import model_from_spec
 from dcbench.progress import progress_bar
+from dcbench.results.stats import mean_std  # re-exported: callers import it from here
 from dcbench.seeding import derive_seed, generator
 
 BatchHook = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], None]
@@ -46,14 +46,30 @@ class EvalProtocol:
     def validate(self) -> None:
         for key in ("epochs", "batch_size", "num_models", "test_batch"):
             if getattr(self, key) < 1:
-                raise DcbenchError(f"evaluation setting {key} must be at least 1")
+                raise DcbenchError(f"{key}: must be at least 1 (got {getattr(self, key)})")
         if not self.lr > 0:
-            raise DcbenchError("evaluation setting lr must be positive")
+            raise DcbenchError(f"lr: must be positive (got {self.lr})")
+        if not 0 <= self.lr_decay_at <= 1:
+            raise DcbenchError(f"lr_decay_at: must be a fraction in [0, 1] "
+                               f"(got {self.lr_decay_at})")
         if self.augment != "auto":
             AUGMENTATIONS.get(self.augment)
 
     def resolved(self, dataset: str) -> EvalProtocol:
         return dataclasses.replace(self, augment=resolve_augment(self.augment, dataset))
+
+
+def make_optimizer(model: nn.Module, protocol: EvalProtocol) -> torch.optim.Optimizer:
+    """The protocol's optimiser: SGD with its lr, momentum and weight decay."""
+    return torch.optim.SGD(model.parameters(), lr=protocol.lr, momentum=protocol.momentum,
+                           weight_decay=protocol.weight_decay)
+
+
+def lr_for_epoch(protocol: EvalProtocol, epoch: int) -> float:
+    """The protocol's step schedule: ``lr``, then ×0.1 from epoch ``epochs × lr_decay_at``
+    (no drop when that is epoch 0)."""
+    decay_epoch = int(protocol.epochs * protocol.lr_decay_at)
+    return protocol.lr * 0.1 if 0 < decay_epoch <= epoch else protocol.lr
 
 
 def train_model(
@@ -69,19 +85,14 @@ def train_model(
     """Train ``model`` in place with the protocol; ``on_batch(idx, logits, y)`` sees each batch
     (used to count forgetting events)."""
     model.to(device).train()
-    opt = torch.optim.SGD(
-        model.parameters(), lr=protocol.lr, momentum=protocol.momentum,
-        weight_decay=protocol.weight_decay,
-    )
-    decay_epoch = int(protocol.epochs * protocol.lr_decay_at)
+    opt = make_optimizer(model, protocol)
     augment = AUGMENTATIONS.get(protocol.augment if protocol.augment != "auto" else "none")
     x, y = x.to(device), y.to(device)
     n, b = len(x), protocol.batch_size
     bar = progress_bar(total=protocol.epochs, desc="train", enabled=progress)
     for epoch in range(protocol.epochs):
-        if epoch == decay_epoch and epoch > 0:
-            for group in opt.param_groups:
-                group["lr"] *= 0.1
+        for group in opt.param_groups:
+            group["lr"] = lr_for_epoch(protocol, epoch)
         order = torch.randperm(n, generator=g)
         for start in range(0, n, b):
             idx = order[start:start + b]
@@ -110,14 +121,6 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int, dev
         out = model(x[start:start + batch].to(device))
         correct += int((out.argmax(1) == y[start:start + batch].to(device)).sum())
     return 100.0 * correct / max(1, len(x))
-
-
-def mean_std(values: Sequence[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation (0 for a single value)."""
-    vals = list(values)
-    if not vals:
-        return float("nan"), float("nan")
-    return statistics.fmean(vals), (statistics.stdev(vals) if len(vals) > 1 else 0.0)
 
 
 def evaluate_set(

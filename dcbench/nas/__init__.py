@@ -2,11 +2,11 @@
 (condensed, random, herding, early stopping) and compare with whole-data training.
 
 ``run_nas(NASConfig(...))`` runs an experiment; ``dcbench run nas`` and task files
-(``tasks/nas-*.yaml``, via :func:`run_nas_task`) are thin layers over it. Spaces, proxies and
+(``tasks/nas-*.yaml``) are thin layers over it. Spaces, proxies and
 executors are registries (:data:`SPACES`, :data:`PROXIES`, :data:`EXECUTORS`).
 """
 
-from dcbench.nas.config import NAS_PRESETS, NASConfig, run_nas_task
+from dcbench.nas.config import NAS_PRESETS, NASConfig
 from dcbench.nas.executors import EXECUTORS
 from dcbench.nas.metrics import kendall, precision_at_k, ranking_metrics, spearman, top_k
 from dcbench.nas.proxies import DEFAULT_PROXIES, GROUND_TRUTH, PROXIES
@@ -27,7 +27,6 @@ __all__ = [
     "ranking_metrics",
     "resolve_space",
     "run_nas",
-    "run_nas_task",
     "spearman",
     "top_k",
 ]

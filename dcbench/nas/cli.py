@@ -6,7 +6,6 @@ import click
 
 from dcbench.cli_common import (
     data_options,
-    parse_assignments,
     parse_seeds,
     runtime_options,
     split_list,
@@ -34,8 +33,11 @@ def _space_help() -> str:
               help="A saved synthetic set (set.pt) for the condensed proxy. Default: the "
                    "engine's set results/condense/<dataset>-dc-ipc<ipc>-<preset>-seed<seed>/"
                    "set.pt, condensed now if missing.")
+@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
+              help="Any setting of the run (the keys of a nas task file), e.g. "
+                   "--set dc.iterations=50 for the on-the-fly condensation.")
 @click.option("--condense-set", "condense_settings", multiple=True, metavar="KEY=VALUE",
-              help="Override a setting of the on-the-fly condensation, e.g. iterations=50.")
+              help="Deprecated: --set <method>.KEY=VALUE.")
 @click.option("--epochs", type=int, default=None,
               help="Training epochs on each proxy set [preset: 100, the paper's].")
 @click.option("--whole-epochs", type=int, default=None,
@@ -71,7 +73,7 @@ def _space_help() -> str:
 @data_options
 @runtime_options
 @user_errors
-def command(space, proxies, dataset, ipc, condensed_set, condense_settings, epochs,
+def command(space, proxies, dataset, ipc, condensed_set, assignments, condense_settings, epochs,
             whole_epochs, whole_per_class, test_per_class, top_k, seeds, proxy_seed, executor,
             workers, address, preset, out, cache, data_root, download, device, threads, quiet):
     """Rank a search space on proxy sets against whole-data training.
@@ -87,15 +89,22 @@ def command(space, proxies, dataset, ipc, condensed_set, condense_settings, epoc
       dcbench run nas --space convnet-grid --proxy condensed,random,herding,early-stopping
       dcbench run nas --space convnet-grid --executor ray --address ray://head:10001
     """
+    from dcbench import config as cfg
+    from dcbench.condense import CONDENSERS
     from dcbench.nas.config import NASConfig
     from dcbench.nas.experiment import run_nas
 
     if address and executor == "local":
         executor = "ray"
+    legacy = cfg.parse_assignments(condense_settings)
+    if legacy:
+        click.echo("deprecated: --condense-set KEY=VALUE; write --set dc.KEY=VALUE (the old "
+                   "option goes in the next release)", err=True)
+    overrides = cfg.apply_set(cfg.parse_assignments(assignments), cfg.field_names(NASConfig),
+                              CONDENSERS.names())
     settings = {
         "space": space, "proxies": split_list(proxies), "dataset": dataset, "ipc": ipc,
         "condensed_set": condensed_set,
-        "condense_settings": parse_assignments(condense_settings),
         "epochs": epochs, "whole_epochs": whole_epochs, "whole_per_class": whole_per_class,
         "test_per_class": test_per_class, "top_k": top_k, "seeds": parse_seeds(seeds),
         "proxy_seed": proxy_seed, "executor": executor, "workers": workers, "threads": threads,
@@ -104,7 +113,10 @@ def command(space, proxies, dataset, ipc, condensed_set, condense_settings, epoc
     }
     if not settings["proxies"]:
         raise click.BadParameter("no proxy given", param_hint="--proxy")
-    config = NASConfig.from_dict(settings)
+    settings = {k: v for k, v in settings.items() if v is not None}
+    method = str(overrides.get("condense_method", "dc")).lower()
+    config = cfg.load(NASConfig, cfg.merge(
+        settings, {"method_settings": {method: legacy}} if legacy else {}, overrides))
     result = run_nas(config)
     k = result.ranking["k"]
     click.echo(f"{'proxy':16s} {'rho top-' + str(k):>11s} {'rho all':>8s} {'P@' + str(k):>6s} "
@@ -119,6 +131,6 @@ def command(space, proxies, dataset, ipc, condensed_set, condense_settings, epoc
 
 
 def _f(v, digits: int = 2) -> str:
-    from dcbench.nas.outputs import _fmt
+    from dcbench.report.render import fmt_num as _fmt
 
     return _fmt(v, digits)

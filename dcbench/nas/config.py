@@ -1,8 +1,8 @@
 """The NAS experiment's settings: one dataclass, two presets, a validating loader.
 
-``NASConfig.from_dict`` checks a task file's (or the CLI's) settings; an unknown key or a bad
-value is a one-line :class:`~dcbench.errors.DcbenchError` naming the key. Settings left unset
-(``None``) take the preset's value:
+:func:`dcbench.config.load` turns a task file's (or the CLI's) settings into a
+:class:`NASConfig`; an unknown key or a bad value is a one-line error naming the key. Settings
+left unset (``None``) take the preset's value:
 
 ========================  =============================  ==================================
 setting                   quick (2 CPU cores)            paper (DC paper, Sec. 4.3)
@@ -20,15 +20,14 @@ subset, scored on 2000 test images — and every result file says so.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dcbench import config as cfg
+from dcbench.config import ConfigError
 from dcbench.errors import DcbenchError
-
-META_KEYS = ("kind", "description", "expected_time", "presets")
 
 
 @dataclass(frozen=True)
@@ -47,13 +46,9 @@ NAS_PRESETS: dict[str, NASPreset] = {
                        condense_preset="paper"),
 }
 
-_INT_KEYS = ("ipc", "epochs", "whole_epochs", "whole_per_class", "test_per_class", "top_k",
-             "proxy_seed", "workers", "threads")
+#: Lower bounds of the integer settings (checked by ``validate``).
 _MIN = {"ipc": 1, "epochs": 1, "whole_epochs": 1, "whole_per_class": 0, "test_per_class": 0,
         "top_k": 1, "workers": 1, "threads": 1}
-_STR_KEYS = ("dataset", "condensed_set", "condense_method", "executor", "address", "preset",
-             "out", "cache", "device", "data_root")
-_BOOL_KEYS = ("download", "quiet")
 
 
 @dataclass
@@ -66,7 +61,8 @@ class NASConfig:
     ipc: int = 10
     condensed_set: str | None = None
     condense_method: str = "dc"
-    condense_settings: dict[str, Any] = field(default_factory=dict)
+    #: Settings of the on-the-fly condensation, by method: {dc: {iterations: 50}}.
+    method_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     epochs: int | None = None
     whole_epochs: int | None = None
     whole_per_class: int | None = None
@@ -86,48 +82,36 @@ class NASConfig:
     download: bool = False
     quiet: bool = False
 
-    # ---------------------------------------------------------------- loading and checking
-    @classmethod
-    def keys(cls) -> list[str]:
-        return [f.name for f in dataclasses.fields(cls)]
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> NASConfig:
-        """Validate ``d`` (a task file's settings or the CLI's) into a config."""
-        if not isinstance(d, dict):
-            raise DcbenchError("a NAS task is a mapping of settings")
-        known = cls.keys()
-        values: dict[str, Any] = {}
-        for key, value in d.items():
-            if key == "kind":
-                if value != "nas":
-                    raise DcbenchError(f"kind: this is a nas task, not {value!r}")
-                continue
-            if key in ("description", "expected_time"):
-                continue
-            if key not in known:
-                raise DcbenchError(f"{key}: unknown key; known: {', '.join(known)}")
-            if value is not None:
-                values[key] = _check(key, value)
-        config = cls(**values)
-        config.validate()
-        return config
-
     def validate(self) -> None:
         """Names exist, the space resolves, top-k fits it; nothing is loaded or trained."""
         from dcbench.condense import CONDENSERS
+        from dcbench.condense.config import check_method_settings
         from dcbench.nas.executors import EXECUTORS
         from dcbench.nas.metrics import check_k
         from dcbench.nas.proxies import PROXIES
         from dcbench.nas.spaces import resolve_space
 
-        if self.preset not in NAS_PRESETS:
-            raise DcbenchError(f"preset: unknown preset {self.preset!r}; known: "
-                               f"{', '.join(NAS_PRESETS)}")
+        cfg.check_preset(self.preset, NAS_PRESETS)
+        for key, low in _MIN.items():
+            value = getattr(self, key)
+            if value is not None and value < low:
+                raise ConfigError(f"{key}: must be at least {low} (got {value})")
+        if isinstance(self.space, str):
+            self.space = self.space.lower()
+        self.proxies = [p.lower() for p in self.proxies]
+        if not self.proxies:
+            raise ConfigError("proxies: no proxies given")
+        for key in ("proxies", "seeds"):
+            values = getattr(self, key)
+            if len(set(values)) != len(values):
+                raise ConfigError(f"{key}: a value is listed twice in {values}")
         for name in self.proxies:
             _named("proxy", PROXIES.get, name)
         _named("executor", EXECUTORS.get, self.executor)
         _named("condense_method", CONDENSERS.get, self.condense_method)
+        self.condense_method = self.condense_method.lower()
+        _named("method_settings", check_method_settings, self.method_settings,
+               [self.condense_method], NAS_PRESETS[self.preset].condense_preset, [self.ipc])
         space = _named("space", resolve_space, self.space)
         _named("top_k", check_k, self.top_k, len(space))
         if self.top_k < 2:
@@ -141,6 +125,11 @@ class NASConfig:
             raise DcbenchError(f"condensed_set: no file at {self.condensed_set}")
 
     # ---------------------------------------------------------------- derived values
+    @property
+    def condense_overrides(self) -> dict[str, Any]:
+        """The on-the-fly condensation's overrides of its method's preset."""
+        return dict(self.method_settings.get(self.condense_method, {}))
+
     def preset_values(self) -> NASPreset:
         return NAS_PRESETS[self.preset]
 
@@ -175,102 +164,3 @@ def _named(key: str, fn, *args):
     except DcbenchError as exc:
         msg = str(exc)
         raise DcbenchError(msg if msg.startswith(f"{key}") else f"{key}: {msg}") from None
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _check(key: str, value: Any) -> Any:
-    if key in _INT_KEYS:
-        if not _is_int(value):
-            raise DcbenchError(f"{key}: must be an integer (got {value!r})")
-        if key in _MIN and value < _MIN[key]:
-            raise DcbenchError(f"{key}: must be at least {_MIN[key]} (got {value!r})")
-        return value
-    if key in _STR_KEYS:
-        if not isinstance(value, str | Path) or not str(value).strip():
-            raise DcbenchError(f"{key}: must be a non-empty string (got {value!r})")
-        return str(value).strip()
-    if key in _BOOL_KEYS:
-        if not isinstance(value, bool):
-            raise DcbenchError(f"{key}: must be true or false (got {value!r})")
-        return value
-    if key == "space":
-        if isinstance(value, str) and value.strip():
-            return value.strip().lower()
-        if isinstance(value, dict):
-            return dict(value)
-        raise DcbenchError(f"space: must be a name or a mapping with grid/candidates "
-                           f"(got {value!r})")
-    if key == "proxies":
-        items = [v.strip() for v in value.split(",")] if isinstance(value, str) else value
-        if not isinstance(items, list) or not items or not all(
-                isinstance(v, str) and v.strip() for v in items):
-            raise DcbenchError(f"proxies: must be a name or a list of names (got {value!r})")
-        names = []
-        for v in items:
-            v = v.strip().lower()
-            if v in names:
-                raise DcbenchError(f"proxies: {v!r} is listed twice")
-            names.append(v)
-        return names
-    if key == "seeds":
-        items = value if isinstance(value, list) else [value]
-        if not items or not all(_is_int(v) for v in items):
-            raise DcbenchError(f"seeds: must be an integer or a list of integers (got {value!r})")
-        if len(set(items)) != len(items):
-            raise DcbenchError(f"seeds: a seed is listed twice ({value!r})")
-        return list(items)
-    if key == "condense_settings":
-        if not isinstance(value, dict):
-            raise DcbenchError("condense_settings: must map setting names to values, "
-                               "e.g. {iterations: 50}")
-        return dict(value)
-    raise AssertionError(f"no checker for {key}")  # pragma: no cover
-
-
-def resolve_task_dict(config_dict: dict[str, Any], preset: str | None,
-                      overrides: dict[str, Any] | None) -> dict[str, Any]:
-    """A task file's raw mapping (or plain settings) -> the settings of ``preset``.
-
-    A raw task file (with ``presets:``) is resolved as the task loader does: the shared keys,
-    then the preset's, then the ``--set`` overrides (dotted keys reach into mappings). The
-    task's preset name is also the NAS preset unless the file sets ``preset:`` itself.
-    """
-    from dcbench.tasks.spec import deep_merge, set_dotted
-
-    raw = copy.deepcopy(config_dict or {})
-    body = {k: v for k, v in raw.items() if k not in META_KEYS}
-    presets = raw.get("presets") or {}
-    if preset is not None and presets:
-        if preset not in presets:
-            raise DcbenchError(f"no preset {preset!r}; presets: {', '.join(presets)}")
-        body = deep_merge(body, presets[preset] or {})
-    for key, value in (overrides or {}).items():
-        set_dotted(body, key, copy.deepcopy(value))
-    if preset is not None and "preset" not in body:
-        if preset not in NAS_PRESETS:
-            raise DcbenchError(f"preset {preset!r} is not a NAS preset ({', '.join(NAS_PRESETS)});"
-                               " set preset: quick or paper in the task file")
-        body["preset"] = preset
-    return body
-
-
-def run_nas_task(config_dict: dict[str, Any], preset: str | None = None,
-                 overrides: dict[str, Any] | None = None, options: Any = None) -> Path:
-    """Run a NAS task (a task file's raw mapping or plain settings); returns the run directory.
-
-    ``options`` (optional, e.g. the task runner's ``RunOptions``) supplies ``device``,
-    ``threads``, ``quiet``, ``data_root`` and ``download`` where the task does not set them.
-    """
-    from dcbench.nas.experiment import run_nas
-
-    settings = resolve_task_dict(config_dict, preset, overrides)
-    if options is not None:
-        for key in ("device", "threads", "quiet", "data_root", "download"):
-            value = getattr(options, key, None)
-            if value not in (None, False, "auto") and key not in settings:
-                settings[key] = value
-    config = NASConfig.from_dict(settings)
-    return run_nas(config).run_dir

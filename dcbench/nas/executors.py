@@ -23,8 +23,6 @@ import tempfile
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +30,7 @@ import torch
 
 from dcbench.errors import DcbenchError
 from dcbench.nas.training import Job, TrainData, run_job
+from dcbench.parallel import run_in_processes
 from dcbench.registry import Registry
 
 OnResult = Callable[[Job, dict[str, Any]], None]
@@ -97,36 +96,13 @@ class LocalExecutor(Executor):
 
     def _run_pool(self, jobs: Sequence[Job], data: TrainData, on_result: OnResult) -> None:
         tmp = Path(tempfile.mkdtemp(prefix="dcbench-nas-"))
-        saved_env = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
-        pool = None
         try:
             path = tmp / "data.pt"
             torch.save(data.to_state(), path)
-            for k in saved_env:  # inherited by the spawned workers before torch starts
-                os.environ[k] = str(self.threads)
-            pool = ProcessPoolExecutor(
-                max_workers=min(self.workers, len(jobs)), mp_context=get_context("spawn"),
-                initializer=_init_worker, initargs=(str(path), self.threads),
-            )
-            pending = {pool.submit(_worker_run, job): job for job in jobs}
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    job = pending.pop(fut)
-                    on_result(job, fut.result())
-        except BaseException:
-            if pool is not None:
-                pool.shutdown(wait=False, cancel_futures=True)
-                pool = None
-            raise
+            run_in_processes(_worker_run, [(job,) for job in jobs], self.workers,
+                             lambda i, record: on_result(jobs[i], record), threads=self.threads,
+                             initializer=_init_worker, initargs=(str(path), self.threads))
         finally:
-            if pool is not None:
-                pool.shutdown(wait=True)
-            for k, v in saved_env.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
             shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dcbench.errors import DcbenchError
 from dcbench.evaluation.protocol import EvalProtocol
 from dcbench.nas.cache import ResultCache, default_cache_root, tensor_digest, unit_key
 from dcbench.nas.config import NASConfig
@@ -36,7 +35,7 @@ from dcbench.nas.proxies import (
 from dcbench.nas.spaces import SearchSpace, check_space, resolve_space
 from dcbench.nas.training import Job, TrainData
 from dcbench.progress import progress_bar
-from dcbench.results import atomic_write_json, fresh_run_dir, make_manifest
+from dcbench.results import RunDir
 from dcbench.results.rundir import slug
 
 
@@ -55,20 +54,24 @@ def _echo(config: NASConfig):
     return (lambda msg: None) if config.quiet else (lambda msg: click.echo(msg, err=True))
 
 
-def _check_out(config: NASConfig) -> None:
-    out = Path(config.out) if config.out else None
-    if out is not None and out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise DcbenchError(f"--out {out} exists and is not empty; results are never "
-                           "overwritten (choose a new directory)")
-
-
-def _run_dir(config: NASConfig, space: SearchSpace) -> Path:
+def _run_dir(config: NASConfig, space: SearchSpace, settings: dict[str, Any]) -> RunDir:
+    """``--out`` (created, or resumed with the same settings) or a fresh run directory."""
     if config.out:
-        _check_out(config)
-        out = Path(config.out)
-        out.mkdir(parents=True, exist_ok=True)
-        return out
-    return fresh_run_dir("nas", f"{slug(config.dataset)}-{space.name}")
+        return RunDir.open("nas", config.out, _identity(settings), identity_of=_old_identity)
+    return RunDir.fresh("nas", f"{slug(config.dataset)}-{space.name}")
+
+
+#: Settings that change how a run goes, not what it computes.
+_RUNTIME = ("executor", "workers", "threads", "address", "out", "cache", "device", "data_root",
+            "download", "quiet")
+
+
+def _identity(settings: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in settings.items() if k not in _RUNTIME}
+
+
+def _old_identity(record: dict[str, Any]) -> dict[str, Any]:
+    return _identity(record["settings"])
 
 
 def plan_jobs(space: SearchSpace, proxies: dict[str, ProxyData], seeds: list[int],
@@ -91,7 +94,6 @@ def run_nas(config: NASConfig) -> NASResult:
     from dcbench.device import resolve_device
 
     config.validate()
-    _check_out(config)
     echo = _echo(config)
     settings = config.resolved()
     space = resolve_space(config.space)
@@ -111,7 +113,7 @@ def run_nas(config: NASConfig) -> NASResult:
         dataset=ds, ipc=config.ipc, epochs=settings["epochs"],
         whole_epochs=settings["whole_epochs"], whole_idx=whole_idx,
         proxy_seed=config.proxy_seed, condense_preset=settings["condense_preset"],
-        condense_method=config.condense_method, condense_settings=config.condense_settings,
+        condense_method=config.condense_method, condense_settings=config.condense_overrides,
         condensed_set=Path(config.condensed_set) if config.condensed_set else None,
         device=device, progress=not config.quiet, echo=echo,
     )
@@ -134,10 +136,11 @@ def run_nas(config: NASConfig) -> NASResult:
                                     "protocol": protocols[name], "test_images": len(x_test),
                                     "test_per_class": settings["test_per_class"], "key": key})
 
-    run_dir = _run_dir(config, space)
+    run = _run_dir(config, space, settings)
+    run_dir = run.path
     echo(f"run directory: {run_dir}")
-    atomic_write_json(run_dir / "config.json", {
-        "settings": settings, "space": space.describe(),
+    run.write_config(settings, _identity(settings), **{
+        "space": space.describe(),
         "candidates": [{"index": c.index, "spec": c.spec, **c.options, **costs[c.spec]}
                        for c in space.candidates],
         "proxies": {n: p.summary() for n, p in proxies.items()},
@@ -181,12 +184,12 @@ def run_nas(config: NASConfig) -> NASResult:
 
     ranking = write_outputs(run_dir, config, settings, space, costs, proxies, records)
     wall = time.perf_counter() - t_start
-    atomic_write_json(run_dir / "manifest.json", make_manifest(
-        "nas", settings, seeds=list(config.seeds), wall_time_s=wall,
+    run.write_manifest(
+        settings, seeds=list(config.seeds), wall_time_s=wall,
         units_total=len(jobs_all), units_run=len(todo), units_cached=len(jobs_all) - len(todo),
         executor={"name": config.executor, **executor.describe()}, device=str(device),
         outputs={"config": "config.json", "candidates": "candidates.csv", "runs": "runs.csv",
                  "ranking": "ranking.json", "table": "ranking.md", "plot": "scatter.png"},
-    ))
+    )
     return NASResult(run_dir, ranking, records, len(todo), len(jobs_all) - len(todo))
 

@@ -116,12 +116,17 @@ def _from_set(name: str, ctx: ProxyContext, sset: SyntheticSet, path: Path, made
 
 def _engine_set(method: str, ctx: ProxyContext, overrides: dict[str, Any]) -> tuple[Path, bool]:
     """The engine's set for (dataset, method, ipc, preset, seed), made if missing."""
-    from dcbench.condense import CondenseRequest
+    from dcbench.condense import CondenseConfig, CondenseRequest
     from dcbench.condense.job import condense_job
+    from dcbench.config import load
 
     request = CondenseRequest(ctx.dataset, ipc=ctx.ipc, seed=ctx.proxy_seed, device=ctx.device,
                               progress=ctx.progress)
-    path, existed = condense_job(method, request, ctx.condense_preset, overrides)
+    config = load(CondenseConfig, {
+        "dataset": ctx.dataset.name, "method": method, "ipc": ctx.ipc,
+        "preset": ctx.condense_preset, "seed": ctx.proxy_seed,
+        "method_settings": {method: overrides} if overrides else {}})
+    path, existed = condense_job(config, request)
     ctx.echo(f"{method} set: {'reusing' if existed else 'made'} {path}")
     return path, not existed
 

@@ -10,7 +10,6 @@ result is valid in any search space that contains the candidate.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -110,6 +109,3 @@ def run_job(job: Job, data: TrainData) -> dict[str, Any]:
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
 
-
-def protocol_dict(protocol: EvalProtocol) -> dict[str, Any]:
-    return dataclasses.asdict(protocol)

@@ -1,9 +1,17 @@
 """Task files (``tasks/*.yaml``): load, validate, list and run them.
 
-``load_task_file(path)`` validates every preset of a file; ``run_task(task, preset,
-overrides, options)`` dispatches by kind (condense, evaluate, continual, nas).
+``load_task_file(path)`` validates every preset of a file into its kind's config;
+``run_task(task, preset, assignments, options)`` runs that config with the kind's runner
+(condense, evaluate, continual, nas).
 """
 
-from dcbench.tasks.spec import KINDS, TaskError, TaskFile, list_task_files, load_task_file
+from dcbench.tasks.spec import (
+    KINDS,
+    TaskError,
+    TaskFile,
+    list_task_files,
+    load_task_file,
+    run_task,
+)
 
-__all__ = ["KINDS", "TaskError", "TaskFile", "list_task_files", "load_task_file"]
+__all__ = ["KINDS", "TaskError", "TaskFile", "list_task_files", "load_task_file", "run_task"]

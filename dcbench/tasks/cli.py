@@ -80,8 +80,8 @@ def task_file_command(path: str) -> click.Command:
     @user_errors
     def command(preset, settings, dry_run, data_root, download, device, threads, quiet):
         """Run a task file (see `dcbench tasks`)."""
-        from dcbench.tasks.runners import RunOptions, run_task
-        from dcbench.tasks.spec import load_task_file
+        from dcbench.tasks.runners import RunOptions
+        from dcbench.tasks.spec import load_task_file, run_task
 
         task = load_task_file(path, check=False)
         overrides = parse_assignments(settings)

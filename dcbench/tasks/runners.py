@@ -1,4 +1,4 @@
-"""Running a validated task file: one function per kind.
+"""Running a validated task file: one function per kind, each taking the kind's config.
 
 Condense tasks reuse what exists: a finished set is never recomputed (``condense_job``), and a
 set already evaluated with the same protocol, seed and models is not evaluated again, so
@@ -7,9 +7,8 @@ re-running an interrupted task file continues it.
 
 from __future__ import annotations
 
+import dataclasses
 import glob
-import importlib
-import inspect
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,13 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from dcbench.errors import DcbenchError
+from dcbench.evaluation.config import EvaluateConfig
 from dcbench.results.rundir import results_root
-from dcbench.tasks.kinds import CondenseTask, EvaluateTask, EvaluationSpec
-from dcbench.tasks.spec import KINDS, TaskFile
+from dcbench.tasks.config import CondenseTaskConfig, EvaluateTaskConfig
 
 
 @dataclass
 class RunOptions:
+    """How to run, not what: none of these changes a result."""
+
     device: str = "auto"
     threads: int | None = None
     quiet: bool = False
@@ -31,15 +32,6 @@ class RunOptions:
     download: bool = False
     dry_run: bool = False
     echo: Callable[[str], None] = print
-
-
-def run_task(task: TaskFile, preset: str, overrides: dict[str, Any],
-             options: RunOptions) -> Any:
-    """Validate ``task`` at ``preset`` with ``overrides`` and run it with its kind's runner."""
-    config = task.config(preset, overrides)
-    module, attr = KINDS[task.kind].runner.split(":")
-    return getattr(importlib.import_module(module), attr)(task, config, preset, overrides,
-                                                          options)
 
 
 # --- evaluation reuse ----------------------------------------------------------------------
@@ -51,12 +43,13 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def find_evaluation(set_path: Path, spec: EvaluationSpec, seed: int,
+def find_evaluation(set_path: Path, spec: EvaluateConfig, seed: int,
                     root: Path | None = None) -> Path | None:
     """An evaluate run of ``set_path`` with this protocol, seed and (at least) these models."""
     from dcbench.report.runs import resolve_set_path
 
     root = root or results_root()
+    want = spec.protocol
     for metrics_path in sorted((root / "evaluate").glob("*/metrics.json")):
         run = metrics_path.parent
         if not (run / "manifest.json").is_file():
@@ -70,10 +63,13 @@ def find_evaluation(set_path: Path, spec: EvaluationSpec, seed: int,
         if found is None or not _same_file(found, set_path):
             continue
         p = metrics.get("protocol") or {}
-        same = (p.get("epochs") == spec.epochs and p.get("num_models") == spec.num_models
-                and p.get("batch_size") == spec.batch_size
-                and abs(float(p.get("lr", -1)) - spec.lr) < 1e-12
-                and (spec.augment == "auto" or p.get("augment") == spec.augment)
+        same = (p.get("epochs") == want.epochs and p.get("num_models") == want.num_models
+                and p.get("batch_size") == want.batch_size
+                and abs(float(p.get("lr", -1)) - want.lr) < 1e-12
+                and p.get("momentum", want.momentum) == want.momentum
+                and p.get("weight_decay", want.weight_decay) == want.weight_decay
+                and p.get("lr_decay_at", want.lr_decay_at) == want.lr_decay_at
+                and (want.augment == "auto" or p.get("augment") == want.augment)
                 and (manifest.get("seeds") or [None])[0] == seed
                 and set(spec.models) <= set(metrics.get("models") or {}))
         if same:
@@ -81,7 +77,7 @@ def find_evaluation(set_path: Path, spec: EvaluationSpec, seed: int,
     return None
 
 
-def _evaluate(set_path: Path, spec: EvaluationSpec, seed: int, options: RunOptions,
+def _evaluate(set_path: Path, spec: EvaluateConfig, seed: int, options: RunOptions,
               device) -> None:
     from dcbench.evaluation.job import evaluate_job
 
@@ -89,7 +85,7 @@ def _evaluate(set_path: Path, spec: EvaluationSpec, seed: int, options: RunOptio
     if done is not None:
         options.echo(f"    evaluated already: {done}")
         return
-    out, metrics = evaluate_job(set_path, spec.models, spec.protocol(), seed, device,
+    out, metrics = evaluate_job(set_path, dataclasses.replace(spec, seed=seed), device,
                                 options.data_root, options.download, not options.quiet)
     for model, r in metrics["models"].items():
         options.echo(f"    {model:24s} {r['mean']:6.2f} ± {r['std']:.2f} "
@@ -106,29 +102,26 @@ def _runtime(options: RunOptions):
 
 # --- the kinds -----------------------------------------------------------------------------
 
-def run_condense(task: TaskFile, config: CondenseTask, preset: str,
-                 overrides: dict[str, Any], options: RunOptions) -> list[Path]:
+def run_condense(config: CondenseTaskConfig, options: RunOptions) -> list[Path]:
     from dcbench.condense import CondenseRequest
-    from dcbench.condense.job import SET_FILE, condense_job, run_name
-    from dcbench.data import load_dataset
+    from dcbench.condense.job import SET_FILE, condense_job, default_out
+    from dcbench.data import DATASETS, load_dataset
 
     units = config.units()
     ev = config.evaluation
     if options.dry_run:
-        from dcbench.data import DATASETS
-
         for i, (ds, method, ipc, seed) in enumerate(units, 1):
             canonical = ds if ":" in ds else DATASETS.get(ds).name  # aliases: fmnist
-            name = run_name(canonical, method, ipc, config.condense_preset, seed,
-                            config.settings.get(method, {}))
-            target = results_root() / "condense" / name / SET_FILE
+            unit = config.condense_config(ds, method, ipc, seed)
+            target = default_out(unit, canonical) / SET_FILE
             state = "set exists" if target.exists() else "to condense"
             evals = ""
             if ev:
                 seen = target.exists() and find_evaluation(
                     target, ev, seed if ev.seed is None else ev.seed) is not None
                 evals = (f"; {'evaluated' if seen else 'to evaluate'}: "
-                         f"{','.join(ev.models)} × {ev.num_models}, {ev.epochs} epochs")
+                         f"{','.join(ev.models)} × {ev.protocol.num_models}, "
+                         f"{ev.protocol.epochs} epochs")
             options.echo(f"[{i}/{len(units)}] condense {ds} {method} ipc {ipc} seed {seed} "
                          f"({config.condense_preset}): {state}{evals}")
         return []
@@ -143,8 +136,8 @@ def run_condense(task: TaskFile, config: CondenseTask, preset: str,
                                             download=options.download)}
         request = CondenseRequest(loaded[ds_name], ipc=ipc, seed=seed, device=device,
                                   progress=not options.quiet)
-        path, existed = condense_job(method, request, config.condense_preset,
-                                     config.settings.get(method, {}))
+        path, existed = condense_job(config.condense_config(ds_name, method, ipc, seed),
+                                     request)
         options.echo(f"    {'set exists' if existed else 'saved'}: {path}")
         paths.append(path)
         if ev is not None:
@@ -163,8 +156,7 @@ def expand_sets(patterns: list[str]) -> list[Path]:
     return out
 
 
-def run_evaluate(task: TaskFile, config: EvaluateTask, preset: str,
-                 overrides: dict[str, Any], options: RunOptions) -> list[Path]:
+def run_evaluate(config: EvaluateTaskConfig, options: RunOptions) -> list[Path]:
     from dcbench.condense.synthetic_set import SyntheticSet
 
     sets = expand_sets(config.sets)
@@ -172,50 +164,37 @@ def run_evaluate(task: TaskFile, config: EvaluateTask, preset: str,
     if options.dry_run:
         for i, path in enumerate(sets, 1):
             options.echo(f"[{i}/{len(sets)}] evaluate {path}: {','.join(ev.models)} × "
-                         f"{ev.num_models}, {ev.epochs} epochs")
+                         f"{ev.protocol.num_models}, {ev.protocol.epochs} epochs")
         return []
     device = _runtime(options)
     for i, path in enumerate(sets, 1):
         options.echo(f"[{i}/{len(sets)}] {path}")
-        seed = ev.seed if ev.seed is not None else int(SyntheticSet.load(path).meta.get("seed", 0))
-        _evaluate(path, ev, seed, options, device)
+        _evaluate(path, ev, ev.seed_for(SyntheticSet.load(path).meta), options, device)
     return sets
 
 
-RUNTIME_KEYS = ("device", "threads", "quiet", "data_root", "download")
+def run_continual(config: Any, options: RunOptions) -> Any:
+    """A :class:`~dcbench.continual.config.ContinualConfig`, run (or resumed)."""
+    from dcbench.continual.runner import run_experiment
 
-
-def _run_app(module: str, function: str, task: TaskFile, preset: str,
-             overrides: dict[str, Any], options: RunOptions) -> Any:
-    """Call the application's ``run_*_task(raw task mapping, preset, overrides, ...)`` with
-    the runtime options its signature takes (``options`` itself, or them by keyword)."""
-    if options.dry_run:
-        resolved = task.resolved(preset, overrides)
-        options.echo(f"{task.kind} task {task.name}, preset {preset}, settings:")
-        options.echo(json.dumps(resolved, indent=2, default=str))
-        return None
-    run = getattr(importlib.import_module(module), function)
-    params = inspect.signature(run).parameters
-    kwargs: dict[str, Any] = {}
-    if "options" in params:
-        kwargs["options"] = options
-    else:
-        for key in RUNTIME_KEYS:
-            value = getattr(options, key)
-            if key in params and value not in (None, False, "auto"):
-                kwargs[key] = value
-    result = run(task.raw, preset, overrides, **kwargs)
-    if result is not None:
-        options.echo(f"results: {getattr(result, 'run_dir', result)}")
+    result = run_experiment(config, threads=options.threads or config.threads,
+                            device=options.device, quiet=options.quiet,
+                            data_root=options.data_root, download=options.download,
+                            jobs=config.jobs)
+    options.echo(f"results: {result.run_dir}")
     return result
 
 
-def run_continual(task: TaskFile, config: Any, preset: str, overrides: dict[str, Any],
-                  options: RunOptions) -> Any:
-    return _run_app("dcbench.continual.config", "run_continual_task", task, preset, overrides,
-                    options)
+def run_nas(config: Any, options: RunOptions) -> Any:
+    """A :class:`~dcbench.nas.config.NASConfig`, with the runtime options the task leaves
+    unset, run (or resumed from the cache)."""
+    from dcbench.nas.experiment import run_nas as run
 
-
-def run_nas(task: TaskFile, config: Any, preset: str, overrides: dict[str, Any],
-            options: RunOptions) -> Any:
-    return _run_app("dcbench.nas.config", "run_nas_task", task, preset, overrides, options)
+    runtime = {k: getattr(options, k) for k in ("device", "threads", "quiet", "data_root",
+                                                  "download")}
+    defaults = {f.name: f.default for f in dataclasses.fields(config)}
+    updates = {k: v for k, v in runtime.items()
+               if v not in (None, False, "auto") and getattr(config, k) == defaults.get(k)}
+    result = run(dataclasses.replace(config, **updates))
+    options.echo(f"results: {result.run_dir}")
+    return result

@@ -10,26 +10,28 @@
       quick: {seeds: [0]}          # per preset: any of the kind's keys, merged over the above
       paper: {seeds: [0, 1, 2, 3, 4]}
 
-A file is validated when loaded, every preset of it: an unknown key or a bad value is a
-one-line :class:`DcbenchError` naming the file and the key. ``--set key=value`` overrides
-(dotted keys reach into mappings: ``evaluation.num_models=2``) are validated the same way.
+A file's kind names its config class; every preset of the file is loaded into that class by
+the one configuration layer (:mod:`dcbench.config`) when the file is read, so an unknown key or
+a bad value is a one-line :class:`TaskError` naming the file and the key. ``--set key=value``
+overrides (dotted keys reach into mappings: ``evaluation.num_models=2``; ``dc.iterations=5``
+is short for ``method_settings.dc.iterations=5``) are validated the same way, and the runner of
+the kind receives exactly the validated config.
 """
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 import importlib
-from collections.abc import Callable
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from dcbench import config as cfg
 from dcbench.errors import DcbenchError
+from dcbench.registry import Registry
 
 COMMON_KEYS = ("kind", "description", "expected_time", "presets")
-REQUIRED_PRESETS = ("quick", "paper")
 
 
 class TaskError(DcbenchError):
@@ -40,29 +42,56 @@ class KindUnavailable(TaskError):
     """The package that validates and runs this kind is not importable here."""
 
 
+def _import(target: str) -> Any:
+    """``"module:attribute"`` → the attribute (the kind's package is imported when used)."""
+    module, attr = target.split(":")
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except ModuleNotFoundError as exc:
+        if exc.name and module.startswith(exc.name):
+            raise KindUnavailable(f"{module} is not available in this install") from None
+        raise
+
+
 @dataclass(frozen=True)
 class TaskKind:
-    """How one kind of task is validated and run (the runner is imported when used)."""
+    """One kind of task file: the config class its presets load into and its runner."""
 
     name: str
     summary: str
-    #: ``validate(resolved, preset) -> config``; raises TaskError/DcbenchError naming the key.
-    validate: Callable[[dict[str, Any], str], Any]
-    #: ``"module:function"`` running ``(task, preset, overrides, options)``.
-    runner: str
+    config: str  # "module:Class", loaded by dcbench.config.load
+    runner: str  # "module:function" taking (config, options)
+
+    def config_class(self) -> type:
+        return _import(self.config)
+
+    def run(self, config: Any, options: Any) -> Any:
+        return _import(self.runner)(config, options)
 
 
-KINDS: dict[str, TaskKind] = {}
+KINDS: Registry[TaskKind] = Registry("task kind")
+for _kind in (
+    TaskKind("condense", "condense sets (and evaluate them)",
+             "dcbench.tasks.config:CondenseTaskConfig", "dcbench.tasks.runners:run_condense"),
+    TaskKind("evaluate", "evaluate saved sets",
+             "dcbench.tasks.config:EvaluateTaskConfig", "dcbench.tasks.runners:run_evaluate"),
+    TaskKind("continual", "continual learning with a condensed memory",
+             "dcbench.continual.config:ContinualConfig", "dcbench.tasks.runners:run_continual"),
+    TaskKind("nas", "architecture search on a proxy set",
+             "dcbench.nas.config:NASConfig", "dcbench.tasks.runners:run_nas"),
+):
+    KINDS.register(_kind.name)(_kind)
 
 
-def register_kind(kind: TaskKind) -> TaskKind:
-    KINDS[kind.name] = kind
-    return kind
+def method_names() -> list[str]:
+    from dcbench.condense import CONDENSERS
+
+    return CONDENSERS.names()
 
 
 @dataclass
 class TaskFile:
-    """A loaded, validated task file."""
+    """A loaded task file."""
 
     path: Path
     kind: str
@@ -76,98 +105,113 @@ class TaskFile:
     def name(self) -> str:
         return self.path.stem
 
-    def resolved(self, preset: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The kind's settings for ``preset``: shared keys, then the preset's, then overrides
-        (mappings merge key by key; anything else replaces)."""
+    def config_class(self) -> type:
+        return KINDS.get(self.kind).config_class()
+
+    def overrides(self, assignments: dict[str, Any] | None) -> dict[str, Any]:
+        """Flat ``--set`` keys → nested overrides of the kind's config."""
+        for key in assignments or {}:
+            if key.split(".")[0] in COMMON_KEYS:
+                raise TaskError(f"{self.path}: --set {key}: {key!r} cannot be overridden")
+        try:
+            return cfg.apply_set(assignments or {}, cfg.field_names(self.config_class()),
+                                 method_names())
+        except TaskError:
+            raise
+        except DcbenchError as exc:
+            raise TaskError(f"{self.path}: {exc}") from None
+
+    def resolved(self, preset: str, assignments: dict[str, Any] | None = None
+                 ) -> dict[str, Any]:
+        """The kind's settings for ``preset``: shared keys, then the preset's, then the
+        ``--set`` assignments (mappings merge key by key; anything else replaces)."""
         if preset not in self.presets:
             raise TaskError(f"{self.path}: no preset {preset!r}; presets: "
                             f"{', '.join(self.presets)}")
-        out = deep_merge(self.body, self.presets[preset])
-        for key, value in (overrides or {}).items():
-            if key in COMMON_KEYS:
-                raise TaskError(f"{self.path}: --set {key}: {key!r} cannot be overridden")
-            try:
-                set_dotted(out, key, value)
-            except TaskError as exc:
-                raise TaskError(f"{self.path}: {exc}") from None
-        return out
+        return cfg.merge(self.body, self.presets[preset], self.overrides(assignments))
 
-    def config(self, preset: str, overrides: dict[str, Any] | None = None) -> Any:
-        """The validated settings of ``preset`` (with ``overrides``), as the kind's config."""
-        resolved = self.resolved(preset, overrides)
+    def config(self, preset: str, assignments: dict[str, Any] | None = None) -> Any:
+        """The validated config of ``preset`` (with ``--set`` assignments): what runs."""
+        resolved = self.resolved(preset, assignments)
         try:
-            return KINDS[self.kind].validate(resolved, preset)
+            cls = self.config_class()
+            if "preset" in cfg.field_names(cls):
+                resolved = {"preset": preset, **resolved}
+            return cfg.load(cls, resolved)
         except DcbenchError as exc:
             where = f"{self.path} (preset {preset}"
-            where += ", with --set)" if overrides else ")"
-            cls = KindUnavailable if isinstance(exc, KindUnavailable) else TaskError
-            raise cls(f"{where}: {exc}") from None
+            where += ", with --set)" if assignments else ")"
+            kind = KindUnavailable if isinstance(exc, KindUnavailable) else TaskError
+            raise kind(f"{where}: {exc}") from None
 
     def first_line(self) -> str:
         return self.description.strip().splitlines()[0] if self.description.strip() else ""
 
 
-def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
+def run_task(task: TaskFile, preset: str, assignments: dict[str, Any], options: Any) -> Any:
+    """Validate ``task`` at ``preset`` with the ``--set`` assignments and run exactly that
+    config with the kind's runner (``options``: :class:`dcbench.tasks.runners.RunOptions`)."""
+    config = task.config(preset, assignments)
+    if options.dry_run:
+        options.echo(f"{task.kind} task {task.name}, preset {preset}, settings:")
+        options.echo(json.dumps(dataclasses.asdict(config), indent=2, default=str))
+        if task.kind not in ("condense", "evaluate"):  # these list their units
+            return None
+    return KINDS.get(task.kind).run(config, options)
 
 
-def set_dotted(target: dict[str, Any], key: str, value: Any) -> None:
-    parts = key.split(".")
-    node = target
-    for i, part in enumerate(parts[:-1]):
-        child = node.get(part)
-        if child is None:
-            child = node[part] = {}
-        if not isinstance(child, dict):
-            raise TaskError(f"--set {key}: {'.'.join(parts[:i + 1])} is not a mapping")
-        node = child
-    node[parts[-1]] = value
+def _check_common(path: Path, raw: dict[str, Any]) -> None:
+    """The keys every task file has, and (for a known kind) every unknown key, in one error."""
+    missing = [k for k in COMMON_KEYS if k not in raw]
+    unknown: list[str] = []
+    kind = raw.get("kind")
+    if kind in KINDS:
+        try:
+            allowed = _allowed_keys(KINDS.get(kind).config_class())
+        except KindUnavailable:
+            allowed = None
+        if allowed is not None:
+            unknown = [str(k) for k in raw if k not in COMMON_KEYS and k not in allowed]
+    problems = []
+    if unknown:
+        problems.append(f"unknown key{'s' if len(unknown) > 1 else ''} "
+                        + ", ".join(repr(k) for k in unknown))
+    if missing:
+        problems.append(f"missing key{'s' if len(missing) > 1 else ''} "
+                        + ", ".join(repr(k) for k in missing))
+    if problems:
+        raise TaskError(f"{path}: " + "; ".join(problems))
 
 
-def _ensure_kinds() -> None:
-    # the built-in kinds register on import
-    importlib.import_module("dcbench.tasks.kinds")
-
-
-def read_yaml(path: str | Path) -> Any:
-    """The parsed YAML at ``path``; a one-line TaskError if it is missing or malformed."""
-    path = Path(path)
-    if not path.is_file():
-        raise TaskError(f"no task file at {path}")
-    try:
-        return yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise TaskError(f"{path}: not valid YAML{where}") from None
+def _allowed_keys(cls: type) -> list[str]:
+    flat = getattr(cls, "FLATTEN", ())
+    types_ = cfg.hints(cls)
+    keys = [k for k in types_ if k not in flat]
+    for name in flat:
+        keys += cfg.field_names(types_[name])
+    return keys
 
 
 def load_task_file(path: str | Path, check: bool = True) -> TaskFile:
-    """Read and validate a task file (all its presets unless ``check`` is false)."""
-    _ensure_kinds()
+    """Read a task file and validate every preset of it (unless ``check`` is false)."""
     path = Path(path)
-    raw = read_yaml(path)
+    try:
+        raw = cfg.read_yaml(path)
+    except DcbenchError as exc:
+        raise TaskError(str(exc)) from None
     if not isinstance(raw, dict):
         raise TaskError(f"{path}: a task file is a YAML mapping with kind, description, "
                         "expected_time and presets")
-    for key in ("kind", "description", "expected_time", "presets"):
-        if key not in raw:
-            raise TaskError(f"{path}: missing key {key!r}")
-    kind = raw["kind"]
-    if kind not in KINDS:
+    kind = raw.get("kind")
+    if kind is not None and kind not in KINDS:
         raise TaskError(f"{path}: kind: unknown kind {kind!r}; known: {', '.join(KINDS)}")
+    _check_common(path, raw)
     if not isinstance(raw["description"], str) or not raw["description"].strip():
         raise TaskError(f"{path}: description: must be a non-empty string")
     presets = raw["presets"]
     if not isinstance(presets, dict) or not presets:
         raise TaskError(f"{path}: presets: must map preset names to settings")
-    for name in REQUIRED_PRESETS:
+    for name in cfg.PRESETS:
         if name not in presets:
             raise TaskError(f"{path}: presets: the {name!r} preset is missing")
     for name, settings in presets.items():
@@ -189,13 +233,10 @@ def load_task_file(path: str | Path, check: bool = True) -> TaskFile:
     if unknown:
         raise TaskError(f"{path}: expected_time.{unknown[0]}: no such preset")
     task = TaskFile(
-        path=path,
-        kind=kind,
-        description=raw["description"],
+        path=path, kind=kind, description=raw["description"],
         expected_time={k: str(v) for k, v in expected.items()},
         body={k: v for k, v in raw.items() if k not in COMMON_KEYS},
-        presets=presets,
-        raw=raw,
+        presets=presets, raw=raw,
     )
     if check:
         for name in presets:

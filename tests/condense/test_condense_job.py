@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from dcbench.condense import CondenseRequest, SyntheticSet
+from dcbench.condense import CondenseConfig, CondenseRequest, SyntheticSet
 from dcbench.condense.dc import DCCondenser, GradientMatcher
 from dcbench.condense.job import condense_job, run_name
+from dcbench.config import load
 from dcbench.errors import DcbenchError
 
 TINY = {"model": "convnet:width=8:depth=1", "iterations": 3, "compile": False,
@@ -28,6 +29,15 @@ def request(ds, seed: int = 0, ipc: int = 1) -> CondenseRequest:
     return CondenseRequest(ds, ipc=ipc, seed=seed, progress=False)
 
 
+def job(method: str, req: CondenseRequest, preset: str, overrides: dict,
+        out: Path | None = None) -> tuple[Path, bool]:
+    """``dcbench condense`` for ``req``'s dataset, ipc and seed with ``overrides``."""
+    config = load(CondenseConfig, {
+        "dataset": req.dataset.name, "method": method, "ipc": req.ipc, "preset": preset,
+        "seed": req.seed, "method_settings": {method: overrides} if overrides else {}})
+    return condense_job(config, req, out)
+
+
 def test_run_names_identify_the_request() -> None:
     base = run_name("toy", "dc", 10, "quick", 0, {})
     assert base == "toy-dc-ipc10-quick-seed0"
@@ -40,11 +50,12 @@ def test_run_names_identify_the_request() -> None:
 def test_job_writes_set_grid_manifest_and_reuses_a_finished_set(
     tiny_dataset, results: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path, existed = condense_job("dc", request(tiny_dataset), "quick", TINY)
+    path, existed = job("dc", request(tiny_dataset), "quick", TINY)
     assert not existed
     out = path.parent
     assert out.parent == results / "condense"
-    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "set.png", "set.pt"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "config.json", "manifest.json", "set.png", "set.pt"]
     sset = SyntheticSet.load(path)
     assert sset.meta["preset"] == "quick" and sset.meta["iterations_done"] == 3
     manifest = json.loads((out / "manifest.json").read_text())
@@ -59,7 +70,7 @@ def test_job_writes_set_grid_manifest_and_reuses_a_finished_set(
 
     monkeypatch.setattr(DCCondenser, "run", must_not_run)
     before = path.stat().st_mtime_ns
-    again, existed = condense_job("dc", request(tiny_dataset), "quick", TINY)
+    again, existed = job("dc", request(tiny_dataset), "quick", TINY)
     assert existed and again == path and path.stat().st_mtime_ns == before
 
 
@@ -67,12 +78,12 @@ def test_an_existing_set_made_otherwise_is_not_passed_off_as_done(
     tiny_dataset, tmp_path: Path
 ) -> None:
     out = tmp_path / "run"
-    condense_job("random", request(tiny_dataset), "quick", {}, out)
+    job("random", request(tiny_dataset), "quick", {}, out)
     with pytest.raises(DcbenchError, match="other settings"):
-        condense_job("dc", request(tiny_dataset), "quick", TINY, out)
+        job("dc", request(tiny_dataset), "quick", TINY, out)
     with pytest.raises(DcbenchError, match="other settings"):
-        condense_job("random", request(tiny_dataset, seed=3), "quick", {}, out)
-    _, existed = condense_job("random", request(tiny_dataset), "quick", {}, out)
+        job("random", request(tiny_dataset, seed=3), "quick", {}, out)
+    _, existed = job("random", request(tiny_dataset), "quick", {}, out)
     assert existed
 
 
@@ -81,7 +92,7 @@ def test_a_corrupt_finished_set_is_reported(tiny_dataset, tmp_path: Path) -> Non
     out.mkdir()
     (out / "set.pt").write_bytes(b"oops")
     with pytest.raises(DcbenchError, match="cannot read"):
-        condense_job("random", request(tiny_dataset), "quick", {}, out)
+        job("random", request(tiny_dataset), "quick", {}, out)
 
 
 @pytest.mark.parametrize(
@@ -97,7 +108,7 @@ def test_a_failing_request_leaves_no_directory_behind(
     tiny_dataset, results: Path, method: str, overrides: dict, ipc: int
 ) -> None:
     with pytest.raises(DcbenchError):
-        condense_job(method, request(tiny_dataset, ipc=ipc), "quick", overrides)
+        job(method, request(tiny_dataset, ipc=ipc), "quick", overrides)
     assert not results.exists()
 
 
@@ -113,12 +124,12 @@ def test_an_interrupted_job_keeps_its_checkpoint_and_resumes(
 
     monkeypatch.setattr(GradientMatcher, "iteration", stop_at_2)
     with pytest.raises(KeyboardInterrupt):
-        condense_job("dc", request(tiny_dataset), "quick", TINY)
+        job("dc", request(tiny_dataset), "quick", TINY)
     (out,) = (results / "condense").iterdir()
-    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt"]
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt", "config.json"]
     monkeypatch.setattr(GradientMatcher, "iteration", original)
-    path, existed = condense_job("dc", request(tiny_dataset), "quick", TINY)
+    path, existed = job("dc", request(tiny_dataset), "quick", TINY)
     assert not existed and path.parent == out
     assert not (out / "checkpoint.pt").exists()  # removed once the set is saved
-    fresh = condense_job("dc", request(tiny_dataset), "quick", TINY, results / "fresh")[0]
+    fresh = job("dc", request(tiny_dataset), "quick", TINY, results / "fresh")[0]
     assert torch.equal(SyntheticSet.load(path).images, SyntheticSet.load(fresh).images)

@@ -144,7 +144,7 @@ def test_coreset_condensers_pick_exactly_ipc_distinct_real_images_per_class(
 
 def test_herding_condenser_selects_by_the_features_of_the_reference_net(tiny_dataset) -> None:
     """The herding set is the herding rule applied per class to the trained net's features."""
-    from dcbench.condense.base import make_config
+    from dcbench.condense.config import make_config
     from dcbench.condense.coresets import _embed, _pool, _reference_net
 
     ds = tiny_dataset

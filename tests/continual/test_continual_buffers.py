@@ -102,7 +102,7 @@ def test_bad_buffer_settings_fail_early() -> None:
         CondensedBuffer(0)
     with pytest.raises(DcbenchError, match="unknown condensation method"):
         CondensedBuffer(2, "nope")
-    with pytest.raises(DcbenchError, match="has no setting"):
+    with pytest.raises(DcbenchError, match="unknown key dc.bogus"):
         CondensedBuffer(2, "dc", settings={"bogus": 1})
 
 

@@ -12,14 +12,22 @@ import torch
 import yaml
 from click.testing import CliRunner
 
+from dcbench import parallel
 from dcbench.cli import cli
+from dcbench.config import load
 from dcbench.continual import runner
-from dcbench.continual.config import ContinualConfig, run_continual_task
+from dcbench.continual.config import ContinualConfig
 from dcbench.continual.metrics import average_forgetting
 from dcbench.errors import DcbenchError
 
 OUTPUTS = ("config.json", "manifest.json", "metrics.json", "summary.csv", "table.md",
            "accuracy_vs_step.png")
+
+
+def run_continual_task(data: dict, **options):
+    """A mapping of settings, loaded and run as every entry point does."""
+    config = load(ContinualConfig, {k: v for k, v in data.items() if k != "kind"})
+    return runner.run_experiment(config, **options)
 
 
 def _matrices(metrics: dict) -> dict:
@@ -81,7 +89,7 @@ def test_replay_protocols_end_to_end(tiny, tmp_path: Path, protocol, buffers) ->
 
 def test_interrupted_run_resumes_at_the_next_step(tiny, tmp_path: Path, monkeypatch) -> None:
     tiny.update(experiences=2, buffers=["condensed"], protocol="replay+kd")
-    config = ContinualConfig.from_dict(tiny)
+    config = load(ContinualConfig, tiny)
     clean = runner.run_experiment(config, out=tmp_path / "clean", quiet=True)
 
     real_step = runner.run_step
@@ -136,7 +144,7 @@ def test_fresh_run_directory_under_results_continual(tiny, tmp_path: Path) -> No
 
 def test_worker_runs_a_unit_like_the_main_process(tiny, tmp_path: Path) -> None:
     tiny.update(buffers=["random"])
-    config = ContinualConfig.from_dict(tiny)
+    config = load(ContinualConfig, tiny)
     a = runner.run_experiment(config, out=tmp_path / "a", quiet=True)
     out_b = tmp_path / "b"
     out_b.mkdir()
@@ -150,14 +158,13 @@ def test_worker_runs_a_unit_like_the_main_process(tiny, tmp_path: Path) -> None:
 class _InlinePool:
     """ProcessPoolExecutor's interface, running each unit in this process (no spawn cost)."""
 
-    def __init__(self, max_workers=None, mp_context=None):
+    def __init__(self, max_workers=None, mp_context=None, initializer=None, initargs=()):
         self.max_workers = max_workers
+        if initializer is not None:
+            initializer(*initargs)
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
+    def shutdown(self, wait=True, cancel_futures=False):
+        pass
 
     def submit(self, fn, *args):
         from concurrent.futures import Future
@@ -172,7 +179,7 @@ class _InlinePool:
 
 def _parallel_vs_one(tiny, tmp_path: Path) -> None:
     tiny.update(buffers=["random", "reservoir"])
-    config = ContinualConfig.from_dict(tiny)
+    config = load(ContinualConfig, tiny)
     one = runner.run_experiment(config, out=tmp_path / "one", quiet=True)
     two = runner.run_experiment(config, out=tmp_path / "two", quiet=True, jobs=2, threads=1)
     assert two.steps_run == 4 and _matrices(two.metrics) == _matrices(one.metrics)
@@ -181,11 +188,10 @@ def _parallel_vs_one(tiny, tmp_path: Path) -> None:
 
 
 def test_parallel_jobs_orchestration(tiny, tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(runner, "ProcessPoolExecutor", _InlinePool)
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", _InlinePool)
     _parallel_vs_one(tiny, tmp_path)
 
 
-@pytest.mark.slow
 @pytest.mark.skipif(not os.environ.get("DCBENCH_TEST_SPAWN"),
                     reason="spawns 2 processes importing Avalanche (~30-60 s on 2 busy cores); "
                            "set DCBENCH_TEST_SPAWN=1")
@@ -196,12 +202,13 @@ def test_parallel_jobs_in_spawned_processes(tiny, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--ipc", "0"], "ipc must be at least 1"),
+        (["--ipc", "0"], "ipc: must be at least 1"),
         (["--buffer", "condensed,foo"], "unknown buffer 'foo'"),
         (["--protocol", "ewc"], "unknown protocol 'ewc'"),
         (["--experiences", "9"], "9 experiences need at least 9 classes"),
         (["--ipc", "50"], "ipc 50 is larger than"),
-        (["--set", "bogus=1"], "has no setting 'bogus'"),
+        (["--set", "bogus=1"], "unknown key bogus"),
+        (["--set", "dc.bogus=1"], "unknown key dc.bogus"),
         (["--model", "convnet:depth=zero"], "depth"),
     ],
 )
@@ -259,8 +266,9 @@ def test_dataset_sequence_end_to_end_with_stand_ins(tiny, tmp_path: Path, monkey
     assert len(unit["accuracy_matrix"][2]) == 3
 
 
-def test_every_protocol_name_has_plugins() -> None:
-    from dcbench.continual.config import PROTOCOLS
-    from dcbench.continual.protocols import NEEDS_PREVIOUS_MODEL, PROTOCOL_PLUGINS
+def test_protocols_are_registered_records() -> None:
+    from dcbench.continual.protocols import PROTOCOLS
 
-    assert set(PROTOCOL_PLUGINS.names()) == set(PROTOCOLS) == set(NEEDS_PREVIOUS_MODEL)
+    assert PROTOCOLS.names() == ["gdumb", "replay", "replay+kd"]
+    assert [PROTOCOLS.get(n).needs_previous_model for n in PROTOCOLS.names()] == [
+        False, True, True]

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from dcbench.condense import CondenseRequest, condense
+from dcbench.config import load
 from dcbench.data import load_dataset, make_toy_dataset
 from dcbench.errors import DcbenchError
 from dcbench.nas import NASConfig, run_nas
@@ -21,7 +22,7 @@ TOY = "toy:classes=3:per_class=12:test_per_class=10:size=16x16"  # as in conftes
 
 
 def _run(settings: dict, **extra):
-    return run_nas(NASConfig.from_dict({**settings, **extra}))
+    return run_nas(load(NASConfig, {**settings, **extra}))
 
 
 def _accs(result) -> dict:
@@ -68,7 +69,7 @@ def test_tiny_run_writes_every_output(results_root: Path, tiny_settings: dict) -
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["kind"] == "nas" and manifest["units_run"] == 12
     config = json.loads((out / "config.json").read_text())
-    assert config["settings"]["whole_epochs"] == 6 and len(config["candidates"]) == 4
+    assert config["config"]["whole_epochs"] == 6 and len(config["candidates"]) == 4
 
 
 def test_rerun_resumes_and_recomputes_only_missing_units(results_root: Path,
@@ -148,7 +149,7 @@ def test_condensed_proxy_from_a_saved_set(results_root: Path, tiny_settings: dic
 def test_condensed_proxy_made_on_the_fly_then_reused(results_root: Path,
                                                      tiny_settings: dict) -> None:
     settings = {**tiny_settings, "proxies": ["condensed", "herding"],
-                "condense_settings": {"iterations": 1, "compile": False}}
+                "method_settings": {"dc": {"iterations": 1, "compile": False}}}
     first = _run(settings)
     for name, method in (("condensed", "dc"), ("herding", "herding")):
         p = first.ranking["proxies"][name]
@@ -195,10 +196,16 @@ def test_a_diverging_candidate_is_recorded_not_fatal(monkeypatch) -> None:
     assert "diverged" in record["diverged"] and 0 <= record["accuracy"] <= 100
 
 
-def test_out_directory_is_never_overwritten(results_root: Path, tiny_settings: dict,
-                                            tmp_path: Path) -> None:
+def test_out_directory_resumes_the_same_run_and_refuses_another(
+        results_root: Path, tiny_settings: dict, tmp_path: Path) -> None:
     out = tmp_path / "my-run"
     result = _run(tiny_settings, out=str(out))
     assert result.run_dir == out and (out / "ranking.json").is_file()
-    with pytest.raises(DcbenchError, match="exists and is not empty"):
-        _run(tiny_settings, out=str(out))
+    again = _run(tiny_settings, out=str(out))  # the same settings: every unit from the cache
+    assert again.run_dir == out and again.jobs_run == 0
+    with pytest.raises(DcbenchError, match="other settings"):
+        _run({**tiny_settings, "epochs": tiny_settings.get("epochs", 1) + 1}, out=str(out))
+    (tmp_path / "foreign").mkdir()
+    (tmp_path / "foreign" / "notes.txt").write_text("mine")
+    with pytest.raises(DcbenchError, match="not a nas run directory"):
+        _run(tiny_settings, out=str(tmp_path / "foreign"))

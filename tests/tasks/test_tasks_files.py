@@ -40,7 +40,7 @@ def test_condense_table1_presets_resolve() -> None:
     assert quick.methods == paper.methods == ["random", "herding", "kcenter", "forgetting", "dc"]
     assert quick.ipc == [1, 10] and paper.ipc == [1, 10, 50]
     assert (quick.condense_preset, paper.condense_preset) == ("quick", "paper")
-    assert (quick.evaluation.num_models, paper.evaluation.num_models) == (5, 20)
+    assert (quick.evaluation.protocol.num_models, paper.evaluation.protocol.num_models) == (5, 20)
     assert len(paper.units()) == 5 * 3 * 5
 
 

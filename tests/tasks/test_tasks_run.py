@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -91,41 +89,38 @@ def test_evaluate_task(tmp_path: Path, results: Path) -> None:
     assert res.exit_code == 1 and "sets: nothing matches" in res.output
 
 
-@pytest.mark.parametrize("kind", ["continual", "nas"])
-def test_applications_are_dispatched(kind: str, tmp_path: Path, results: Path,
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    """continual/nas files go to their packages' run_*_task with the raw mapping, the preset
-    and the overrides (stand-in modules here, so this does not depend on those packages)."""
-    calls: dict = {}
+@pytest.mark.parametrize("kind, body", [
+    ("continual", {"ipc": 2, "buffers": ["condensed", "herding"],
+                   "presets": {"quick": {"epochs": 3}, "paper": {"epochs": 4}}}),
+    ("nas", {"ipc": 2, "proxies": ["random"], "top_k": 3,
+             "presets": {"quick": {"epochs": 3}, "paper": {"epochs": 4}}}),
+])
+def test_the_config_a_file_validates_to_is_the_config_the_run_gets(
+        kind: str, body: dict, tmp_path: Path, results: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kind's runner receives exactly the validated config (not a raw mapping), with the
+    preset's and the --set values applied once."""
+    from dcbench.tasks import runners
+    from dcbench.tasks.spec import load_task_file
 
-    class Config:
-        @classmethod
-        def from_dict(cls, d):
-            if "bad" in d:
-                from dcbench.errors import DcbenchError
+    seen: list = []
 
-                raise DcbenchError("bad: unknown key")
-            calls.setdefault("validated", []).append(dict(d))
-            return cls()
+    def fake_runner(config, options):
+        seen.append((config, options))
+        return None
 
-    def run_task(config_dict, preset=None, overrides=None, options=None):
-        calls["run"] = (config_dict, preset, overrides, options)
-        return tmp_path / "run-dir"
-
-    module = types.ModuleType(f"dcbench.{kind}.config")
-    setattr(module, "ContinualConfig" if kind == "continual" else "NASConfig", Config)
-    setattr(module, f"run_{kind}_task", run_task)
-    monkeypatch.setitem(sys.modules, f"dcbench.{kind}.config", module)
-    data = {"kind": kind, "description": "A stand-in.", "expected_time": {"quick": "s",
-                                                                          "paper": "s"},
-            "alpha": 1, "presets": {"quick": {"beta": 2}, "paper": {"beta": 3}}}
+    monkeypatch.setattr(runners, f"run_{kind}", fake_runner)
+    data = {"kind": kind, "description": "A stand-in.",
+            "expected_time": {"quick": "s", "paper": "s"}, **body}
     path = write(tmp_path, data, f"{kind}-x.yaml")
-    res = run(str(path), "--preset", "paper", "--set", "gamma=4")
+    res = run(str(path), "--preset", "paper", "--set", "seeds=[0,1]", "--set",
+              "dc.iterations=3")
     assert res.exit_code == 0, res.output
-    raw, preset, overrides, options = calls["run"]
-    assert raw["presets"] == data["presets"] and preset == "paper"
-    assert overrides == {"gamma": 4} and options.threads == 1 and options.quiet
-    assert {"alpha": 1, "beta": 3, "gamma": 4, "preset": "paper"} in calls["validated"]
-    assert f"results: {tmp_path / 'run-dir'}" in res.output
+    ((config, options),) = seen
+    expected = load_task_file(path).config("paper", {"seeds": [0, 1], "dc.iterations": 3})
+    assert config == expected and type(config).__name__ in ("ContinualConfig", "NASConfig")
+    assert config.epochs == 4 and config.seeds == [0, 1] and config.preset == "paper"
+    assert config.method_settings["dc"]["iterations"] == 3
+    assert options.threads == 1 and options.quiet
     res = run(str(path), "--set", "bad=1")
-    assert res.exit_code == 1 and "bad: unknown key" in res.output
+    assert res.exit_code == 1 and "unknown key bad" in res.output and len(seen) == 1

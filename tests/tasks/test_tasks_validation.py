@@ -47,30 +47,32 @@ def test_good_file_loads(tmp_path: Path) -> None:
     task = load_task_file(write(tmp_path, GOOD))
     assert task.name == "condense-x" and task.kind == "condense"
     cfg = task.config("paper")
-    assert cfg.seeds == [0, 1] and cfg.evaluation.epochs == 2
+    assert cfg.seeds == [0, 1] and cfg.evaluation.protocol.epochs == 2
     assert cfg.units() == [("toy", "random", 1, 0), ("toy", "random", 1, 1)]
 
 
 @pytest.mark.parametrize("data, message", [
-    (with_(ipcs=[1]), "ipcs: unknown key"),
-    (with_(presets__quick={"seedz": [0]}), "(preset quick): seedz: unknown key"),
-    (with_(evaluation__epoch=3), "evaluation.epoch: unknown key"),
+    (with_(ipcs=[1]), "unknown key 'ipcs'"),
+    (with_(ipcs=[1], colour=2, description=...),
+     "unknown keys 'colour', 'ipcs'; missing key 'description'"),
+    (with_(presets__quick={"seedz": [0]}), "(preset quick): unknown key seedz"),
+    (with_(evaluation__epoch=3), "unknown key evaluation.epoch"),
     (with_(evaluation__num_models=0), "evaluation.num_models: must be at least 1"),
     (with_(evaluation__models=["convnet:depth=x"]), "evaluation.models:"),
-    (with_(evaluation__augment="blur"), "evaluation.augment:"),
+    (with_(evaluation__augment="blur"), "unknown augmentation 'blur'"),
     (with_(ipc=[0]), "ipc: every value must be at least 1"),
-    (with_(ipc="ten"), "ipc: must be an integer or a list of integers"),
+    (with_(ipc="ten"), "ipc: must be an integer (got 'ten')"),
     (with_(methods=["dc", "magic"]), "methods: unknown condensation method 'magic'"),
     (with_(dataset="imagenet"), "dataset: unknown dataset 'imagenet'"),
-    (with_(settings={"random": {"x": 1}}), "settings.random: method 'random' has no setting"),
-    (with_(settings={"dc": {}}), "settings.dc: not one of this task's methods"),
-    (with_(condense_preset="slow"), "condense_preset: must be one of quick, paper"),
+    (with_(method_settings={"random": {"x": 1}}), "unknown key random.x"),
+    (with_(method_settings={"dc": {}}), "method_settings.dc: not a method of this run"),
+    (with_(condense_preset="slow"), "condense_preset: unknown preset 'slow'"),
     (with_(kind="train"), "kind: unknown kind 'train'"),
     (with_(description=...), "missing key 'description'"),
     (with_(expected_time={"quick": "1 s"}), "expected_time.paper: missing"),
     (with_(presets={"quick": {}}), "presets: the 'paper' preset is missing"),
     (with_(presets__paper={"kind": "nas"}), "presets.paper.kind: not allowed inside a preset"),
-    (with_(methods=...), "methods: missing"),
+    (with_(methods=...), "missing key methods"),
 ])
 def test_bad_files_name_the_key(tmp_path: Path, data: dict, message: str) -> None:
     path = write(tmp_path, data)
@@ -96,12 +98,13 @@ def test_not_yaml_and_not_a_mapping(tmp_path: Path) -> None:
 def test_overrides_merge_and_validate(tmp_path: Path) -> None:
     task = load_task_file(write(tmp_path, GOOD))
     cfg = task.config("quick", {"evaluation.num_models": 3, "ipc": [1, 2]})
-    assert cfg.evaluation.num_models == 3 and cfg.evaluation.epochs == 2 and cfg.ipc == [1, 2]
+    assert cfg.evaluation.protocol.num_models == 3 and cfg.evaluation.protocol.epochs == 2
+    assert cfg.ipc == [1, 2]
     with pytest.raises(TaskError, match=r"with --set\): evaluation.lr: must be positive"):
         task.config("quick", {"evaluation.lr": 0})
     with pytest.raises(TaskError, match="'kind' cannot be overridden"):
         task.config("quick", {"kind": "nas"})
-    with pytest.raises(TaskError, match="ipc.x: ipc is not a mapping"):
+    with pytest.raises(TaskError, match="ipc: must be an integer"):
         task.config("quick", {"ipc.x": 1})
 
 
@@ -120,5 +123,5 @@ def test_run_command_reports_errors_on_one_line(tmp_path: Path) -> None:
     bad = write(tmp_path, with_(ipcs=1), "condense-bad.yaml")
     res = runner.invoke(cli, ["tasks", "--dir", str(tmp_path), "--check"])
     assert res.exit_code == 1
-    assert "condense-bad  INVALID:" in res.output and "ipcs: unknown key" in res.output
+    assert "condense-bad  INVALID:" in res.output and "unknown key 'ipcs'" in res.output
     assert str(bad) in res.output

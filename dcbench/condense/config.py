@@ -1,0 +1,85 @@
+"""The settings of a condensation: a method's own ``Config`` at a preset, and the run's.
+
+Every method's ``Config`` dataclass has ``preset(name, ipc)`` (its ``quick`` and ``paper``
+values); :func:`make_config` applies a run's overrides to it through the one configuration
+layer (:mod:`dcbench.config`). :class:`CondenseConfig` is what ``dcbench condense`` and each
+unit of a condense task file run with.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from dcbench import config as cfg
+from dcbench.condense.base import CONDENSERS
+from dcbench.config import PRESETS, ConfigError
+
+__all__ = ["PRESETS", "CondenseConfig", "make_config", "method_fields"]
+
+
+def make_config(method: str, preset: str, ipc: int, overrides: dict[str, Any] | None = None):
+    """The method's Config for ``preset`` at ``ipc``, with ``overrides`` applied and checked."""
+    cls = CONDENSERS.get(method)
+    cfg.check_preset(preset)
+    return cfg.update(cls.Config.preset(preset, ipc), overrides, where=f"{method}.")
+
+
+def method_fields(method: str) -> list[str]:
+    """The names of a method's settings."""
+    return cfg.field_names(CONDENSERS.get(method).Config)
+
+
+def check_method_settings(settings: dict[str, dict[str, Any]], allowed: list[str],
+                          preset: str, ipcs: list[int]) -> None:
+    """Each method's overrides name one of ``allowed`` and load at every ipc."""
+    for method, overrides in settings.items():
+        if method not in allowed:
+            raise ConfigError(f"method_settings.{method}: not a method of this run "
+                              f"({', '.join(allowed)})")
+        for ipc in ipcs:
+            make_config(method, preset, ipc, overrides)
+
+
+@dataclass
+class CondenseConfig:
+    """One condensation: which data, method, size, preset and seed, and the method's
+    overrides (``method_settings: {dc: {iterations: 50}}``, ``--set dc.iterations=50``)."""
+
+    dataset: str = "fashion-mnist"
+    method: str = "dc"
+    ipc: int = 10
+    preset: str = "quick"
+    seed: int = 0
+    method_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        CONDENSERS.get(self.method)
+        cfg.check_preset(self.preset)
+        if self.ipc < 1:
+            raise ConfigError(f"ipc: must be at least 1 (got {self.ipc})")
+        self.method = self.method.strip().lower()
+        check_method_settings(self.method_settings, [self.method], self.preset, [self.ipc])
+
+    @property
+    def overrides(self) -> dict[str, Any]:
+        """The run's overrides of its method's preset (part of the run directory's name)."""
+        return dict(self.method_settings.get(self.method, {}))
+
+    def method_config(self) -> Any:
+        return make_config(self.method, self.preset, self.ipc, self.overrides)
+
+    def identity(self) -> dict[str, Any]:
+        """What the saved set depends on (runtime-only settings excluded)."""
+        return {"dataset": self.dataset, "method": self.method, "ipc": self.ipc,
+                "seed": self.seed, "settings": neutral_free(self.method_config())}
+
+
+#: Method settings that do not change the set a run produces.
+NEUTRAL_SETTINGS = ("compile", "checkpoint_every")
+
+
+def neutral_free(method_config: Any) -> dict[str, Any]:
+    return {k: v for k, v in dataclasses.asdict(method_config).items()
+            if k not in NEUTRAL_SETTINGS}

@@ -1,0 +1,40 @@
+"""What an evaluation runs with: the models, the seed and the protocol.
+
+Task files write it flat (``evaluation: {models: [convnet], num_models: 5, epochs: 300}``):
+the protocol's keys are :class:`~dcbench.evaluation.protocol.EvalProtocol`'s own fields, listed
+nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from dcbench.config import ConfigError
+from dcbench.evaluation.protocol import EvalProtocol
+
+
+@dataclass
+class EvaluateConfig:
+    """Fresh models of each spec in ``models``, trained and scored with ``protocol``."""
+
+    FLATTEN: ClassVar[tuple[str, ...]] = ("protocol",)
+
+    models: list[str] = field(default_factory=lambda: ["convnet"])
+    seed: int | None = None  # None: the set's own seed
+    protocol: EvalProtocol = field(default_factory=EvalProtocol)
+
+    def validate(self) -> None:
+        if not self.models:
+            raise ConfigError("models: no models given")
+        self.protocol.validate()
+
+    def check_models(self, channels: int, classes: int, size: tuple[int, int]) -> None:
+        """Build each spec once on this data's shape, so a typo fails before any training."""
+        from dcbench.models import model_from_spec
+
+        for spec in self.models:
+            model_from_spec(spec, channels, classes, size)
+
+    def seed_for(self, set_meta: dict[str, Any]) -> int:
+        return self.seed if self.seed is not None else int(set_meta.get("seed", 0))

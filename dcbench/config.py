@@ -229,6 +229,17 @@ def merge(*layers: Mapping[str, Any] | None) -> dict[str, Any]:
     return out
 
 
+def named(key: str, fn: Any, *args: Any) -> Any:
+    """``fn(*args)`` (a registry lookup, a check); its error gets ``key`` in front, once."""
+    try:
+        return fn(*args)
+    except ConfigError:
+        raise  # already names its key
+    except DcbenchError as exc:
+        message = str(exc)
+        raise ConfigError(message if message.startswith(key) else f"{key}: {message}") from None
+
+
 def check_preset(name: str, known: Iterable[str] = PRESETS, where: str = "preset") -> str:
     known = list(known)
     if name not in known:

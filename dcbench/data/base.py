@@ -38,9 +38,7 @@ def channel_stats(x: Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:
 
 def all_finite(x: Tensor) -> bool:
     """True when ``x`` has no NaN/inf; a sum check first, as it needs no bool-sized copy."""
-    if x.numel() == 0:
-        return True
-    if bool(torch.isfinite(x.sum())):
+    if x.numel() == 0 or bool(torch.isfinite(x.sum())):
         return True
     return bool(torch.isfinite(x).all())  # the sum may overflow with finite but huge values
 
@@ -183,11 +181,9 @@ class ClassDataset:
         new dataset (e.g. :meth:`subset_classes`) instead.
         """
         self._check_class(c)
-        idx = self._index_cache.get(c)
-        if idx is None:
-            idx = torch.nonzero(self.y_train == c, as_tuple=True)[0]
-            self._index_cache[c] = idx
-        return idx
+        if c not in self._index_cache:
+            self._index_cache[c] = torch.nonzero(self.y_train == c, as_tuple=True)[0]
+        return self._index_cache[c]
 
     def class_counts(self) -> list[int]:
         """Number of train images per class, in class order."""

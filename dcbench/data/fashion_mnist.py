@@ -80,29 +80,25 @@ def find_files(root: Path | None) -> dict[str, Path]:
     )
 
 
-def _images(path: Path) -> np.ndarray:
+def _images(path: Path) -> torch.Tensor:
+    """uint8 (N,28,28) -> float32 (N,1,28,28) in [0, 1] (divide, as torchvision's ToTensor)."""
     arr = read_idx(path, expect_magic=_IMAGES_MAGIC)
     if arr.shape[1:] != (28, 28):
         raise DcbenchError(f"{path}: Fashion-MNIST images must be 28x28, got {arr.shape[1:]}")
-    return arr
+    x = torch.empty((arr.shape[0], 1, 28, 28), dtype=torch.float32)
+    # numpy converts straight into the tensor's buffer: no intermediate copy, and no warning
+    # about the read-only array that views the decompressed bytes.
+    np.copyto(x.numpy().reshape(arr.shape), arr, casting="unsafe")
+    return x.div_(255.0)
 
 
-def _labels(path: Path, n_images: int) -> np.ndarray:
+def _labels(path: Path, n_images: int) -> torch.Tensor:
     arr = read_idx(path, expect_magic=_LABELS_MAGIC)
     if arr.shape[0] != n_images:
         raise DcbenchError(f"{path}: {arr.shape[0]} labels for {n_images} images")
     if arr.size and int(arr.max()) >= len(CLASS_NAMES):
         raise DcbenchError(f"{path}: label {int(arr.max())} out of range 0..9")
-    return arr
-
-
-def _to_unit(images: np.ndarray) -> torch.Tensor:
-    """uint8 (N,28,28) -> float32 (N,1,28,28) in [0, 1] (divide, as torchvision's ToTensor)."""
-    x = torch.empty((images.shape[0], 1, 28, 28), dtype=torch.float32)
-    # numpy converts straight into the tensor's buffer: no intermediate copy, and no warning
-    # about the read-only array that views the decompressed bytes.
-    np.copyto(x.numpy().reshape(images.shape), images, casting="unsafe")
-    return x.div_(255.0)
+    return torch.from_numpy(arr.astype(np.int64))
 
 
 def _download(root: Path | None) -> Path:
@@ -130,12 +126,7 @@ def read_fashion_mnist(root: Path | None = None, download: bool = False) -> Clas
     x_test = _images(files["test_images"])
     y_test = _labels(files["test_labels"], x_test.shape[0])
     return ClassDataset.from_unit_range(
-        "fashion-mnist",
-        _to_unit(x_train),
-        torch.from_numpy(y_train.astype(np.int64)),
-        _to_unit(x_test),
-        torch.from_numpy(y_test.astype(np.int64)),
-        CLASS_NAMES,
+        "fashion-mnist", x_train, y_train, x_test, y_test, CLASS_NAMES
     )
 
 

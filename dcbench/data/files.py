@@ -87,28 +87,34 @@ def _class_names(names: list[str] | None, y_train: torch.Tensor, y_test: torch.T
 
 
 def _dataset_from_arrays(
+    path: Path,
     name: str,
     arrays: dict[str, np.ndarray],
     class_names: list[str] | None,
     channels_last: bool | None = None,
 ) -> ClassDataset:
-    x_train = images_to_unit_nchw(arrays["x_train"], "x_train", channels_last)
-    x_test = images_to_unit_nchw(arrays["x_test"], "x_test", channels_last)
-    y_train = labels_to_int64(arrays["y_train"], "y_train")
-    y_test = labels_to_int64(arrays["y_test"], "y_test")
-    for split, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
-        if x.shape[0] != y.shape[0]:
+    """The dataset of the four ``NPZ_KEYS`` arrays; a problem is reported naming ``path``."""
+    try:
+        x_train = images_to_unit_nchw(arrays["x_train"], "x_train", channels_last)
+        x_test = images_to_unit_nchw(arrays["x_test"], "x_test", channels_last)
+        y_train = labels_to_int64(arrays["y_train"], "y_train")
+        y_test = labels_to_int64(arrays["y_test"], "y_test")
+        for split, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
+            if x.shape[0] != y.shape[0]:
+                raise DcbenchError(
+                    f"x_{split} has {x.shape[0]} images but y_{split} {y.shape[0]} labels"
+                )
+            if x.shape[0] == 0:
+                raise DcbenchError(f"the {split} split is empty")
+        if x_train.shape[1:] != x_test.shape[1:]:
             raise DcbenchError(
-                f"x_{split} has {x.shape[0]} images but y_{split} {y.shape[0]} labels"
+                f"x_test images are {tuple(x_test.shape[1:])} "
+                f"but x_train {tuple(x_train.shape[1:])}"
             )
-        if x.shape[0] == 0:
-            raise DcbenchError(f"the {split} split is empty")
-    if x_train.shape[1:] != x_test.shape[1:]:
-        raise DcbenchError(
-            f"x_test images are {tuple(x_test.shape[1:])} but x_train {tuple(x_train.shape[1:])}"
-        )
-    names = _class_names(class_names, y_train, y_test)
-    return ClassDataset.from_unit_range(name, x_train, y_train, x_test, y_test, names)
+        names = _class_names(class_names, y_train, y_test)
+        return ClassDataset.from_unit_range(name, x_train, y_train, x_test, y_test, names)
+    except DcbenchError as exc:
+        raise _naming(exc, path) from None
 
 
 def _naming(exc: DcbenchError, path: Path) -> DcbenchError:
@@ -142,10 +148,7 @@ def read_npz(path: str | Path) -> ClassDataset:
         raise _naming(exc, path) from None
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # not npz, pickles
         raise DcbenchError(f"cannot read npz file {path}: {exc}") from None
-    try:
-        return _dataset_from_arrays(f"npz:{path.resolve()}", arrays, names)
-    except DcbenchError as exc:
-        raise _naming(exc, path) from None
+    return _dataset_from_arrays(path, f"npz:{path.resolve()}", arrays, names)
 
 
 @register_dataset(
@@ -242,11 +245,8 @@ def read_imagefolder(path: str | Path) -> ClassDataset:
     x_train, y_train, mode = _read_split(train_dir, classes, None)
     x_test, y_test, _ = _read_split(test_dir, classes, mode)
     arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
-    try:
-        name = f"imagefolder:{root.resolve()}"
-        return _dataset_from_arrays(name, arrays, classes, channels_last=mode == "RGB")
-    except DcbenchError as exc:
-        raise _naming(exc, root) from None
+    name = f"imagefolder:{root.resolve()}"
+    return _dataset_from_arrays(root, name, arrays, classes, channels_last=mode == "RGB")
 
 
 @register_dataset(

@@ -9,7 +9,7 @@ torchvision is imported lazily: it costs import time that Fashion-MNIST and toy 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +30,15 @@ DIGITS = [str(d) for d in range(10)]
 USPS_SIZE = (28, 28)
 
 
-@dataclass(frozen=True)
-class _Split:
-    """What one torchvision split gives us: uint8 images (layout given separately), labels."""
-
-    images: np.ndarray | Tensor
-    labels: Any
+#: name -> (torchvision.datasets class, layout of its ``data`` array, where the files are
+#: expected, class names (None: torchvision's ``classes``), size to resize to (None: keep)).
+_READERS: dict[str, tuple[str, str, str, list[str] | None, tuple[int, int] | None]] = {
+    "mnist": ("MNIST", "NHW", "{root}/MNIST/raw/*-ubyte", DIGITS, None),
+    "cifar10": ("CIFAR10", "NHWC", "{root}/cifar-10-batches-py/", None, None),
+    "cifar100": ("CIFAR100", "NHWC", "{root}/cifar-100-python/", None, None),
+    "svhn": ("SVHN", "NCHW", "{root}/train_32x32.mat and test_32x32.mat", DIGITS, None),
+    "usps": ("USPS", "NHW", "{root}/usps.bz2 and usps.t.bz2", DIGITS, USPS_SIZE),
+}
 
 
 def _instantiate(
@@ -73,38 +76,33 @@ def _to_unit(images: np.ndarray | Tensor, layout: str) -> Tensor:
     return x.to(torch.float32, memory_format=torch.contiguous_format).div_(255.0)
 
 
-def _build(
-    name: str,
-    train: _Split,
-    test: _Split,
-    layout: str,
-    class_names: list[str],
-    resize: tuple[int, int] | None = None,
-) -> ClassDataset:
+def _load(name: str, root: Path | None, download: bool) -> ClassDataset:
+    """Read source ``name`` (a key of :data:`_READERS`): both splits, then convert them."""
+    import torchvision.datasets as tvd
+
+    tv_class, layout, hint, class_names, resize = _READERS[name]
+    cls = getattr(tvd, tv_class)
+    r = root if root is not None else default_cache_root()
+
+    def make(train: bool) -> Any:
+        if name == "svhn":
+            return cls(str(r), split="train" if train else "test", download=download)
+        return cls(str(r), train=train, download=download)
+
+    hint = hint.format(root=r)
+    splits = [_instantiate(name, hint, partial(make, t), r, download) for t in (True, False)]
     xs = []
-    for split in (train, test):
-        x = _to_unit(split.images, layout)
+    for split in splits:
+        x = _to_unit(split.data, layout)
         if resize is not None and tuple(x.shape[-2:]) != resize:
             # Bilinear upsampling is a convex combination of pixels: values stay in [0, 1].
             x = F.interpolate(x, size=resize, mode="bilinear", align_corners=False)
         xs.append(x)
-    ys = [torch.as_tensor(np.asarray(s.labels), dtype=torch.int64) for s in (train, test)]
-    return ClassDataset.from_unit_range(name, xs[0], ys[0], xs[1], ys[1], class_names)
-
-
-def _splits(
-    name: str,
-    layout_hint: str,
-    make: Callable[[str, bool], Any],
-    root: Path | None,
-    download: bool,
-) -> tuple[Any, Any]:
-    """The (train, test) torchvision datasets; ``make(root, is_train)`` builds one."""
-    r = root if root is not None else default_cache_root()
-    hint = layout_hint.format(root=r)
-    return tuple(  # type: ignore[return-value]
-        _instantiate(name, hint, lambda t=t: make(str(r), t), r, download) for t in (True, False)
-    )
+    # SVHN keeps its labels in .labels; torchvision already maps its label 10 (digit 0) to 0.
+    labels = [s.labels if name == "svhn" else s.targets for s in splits]
+    ys = [torch.as_tensor(np.asarray(y), dtype=torch.int64) for y in labels]
+    names = class_names if class_names is not None else list(splits[0].classes)
+    return ClassDataset.from_unit_range(name, xs[0], ys[0], xs[1], ys[1], names)
 
 
 # --------------------------------------------------------------------------- sources
@@ -116,35 +114,7 @@ def _splits(
     num_classes=10,
 )
 def load_mnist(arg: str | None, root: Path | None, download: bool) -> ClassDataset:
-    from torchvision.datasets import MNIST
-
-    def make(r: str, train: bool) -> Any:
-        return MNIST(r, train=train, download=download)
-
-    train, test = _splits("mnist", "{root}/MNIST/raw/*-ubyte", make, root, download)
-    return _build(
-        "mnist", _Split(train.data, train.targets), _Split(test.data, test.targets), "NHW", DIGITS
-    )
-
-
-def _cifar(
-    name: str, cls_name: str, folder: str, root: Path | None, download: bool
-) -> ClassDataset:
-    import torchvision.datasets as tvd
-
-    cls = getattr(tvd, cls_name)
-
-    def make(r: str, train: bool) -> Any:
-        return cls(r, train=train, download=download)
-
-    train, test = _splits(name, "{root}/" + folder + "/", make, root, download)
-    return _build(
-        name,
-        _Split(train.data, train.targets),
-        _Split(test.data, test.targets),
-        "NHWC",
-        list(train.classes),
-    )
+    return _load("mnist", root, download)
 
 
 @register_dataset(
@@ -155,7 +125,7 @@ def _cifar(
     num_classes=10,
 )
 def load_cifar10(arg: str | None, root: Path | None, download: bool) -> ClassDataset:
-    return _cifar("cifar10", "CIFAR10", "cifar-10-batches-py", root, download)
+    return _load("cifar10", root, download)
 
 
 @register_dataset(
@@ -166,7 +136,7 @@ def load_cifar10(arg: str | None, root: Path | None, download: bool) -> ClassDat
     num_classes=100,
 )
 def load_cifar100(arg: str | None, root: Path | None, download: bool) -> ClassDataset:
-    return _cifar("cifar100", "CIFAR100", "cifar-100-python", root, download)
+    return _load("cifar100", root, download)
 
 
 @register_dataset(
@@ -177,17 +147,7 @@ def load_cifar100(arg: str | None, root: Path | None, download: bool) -> ClassDa
     num_classes=10,
 )
 def load_svhn(arg: str | None, root: Path | None, download: bool) -> ClassDataset:
-    from torchvision.datasets import SVHN
-
-    def make(r: str, train: bool) -> Any:
-        return SVHN(r, split="train" if train else "test", download=download)
-
-    hint = "{root}/train_32x32.mat and test_32x32.mat"
-    train, test = _splits("svhn", hint, make, root, download)
-    # torchvision already maps SVHN's label 10 (digit 0) to 0, so labels are 0..9 here.
-    return _build(
-        "svhn", _Split(train.data, train.labels), _Split(test.data, test.labels), "NCHW", DIGITS
-    )
+    return _load("svhn", root, download)
 
 
 @register_dataset(
@@ -198,17 +158,4 @@ def load_svhn(arg: str | None, root: Path | None, download: bool) -> ClassDatase
     num_classes=10,
 )
 def load_usps(arg: str | None, root: Path | None, download: bool) -> ClassDataset:
-    from torchvision.datasets import USPS
-
-    def make(r: str, train: bool) -> Any:
-        return USPS(r, train=train, download=download)
-
-    train, test = _splits("usps", "{root}/usps.bz2 and usps.t.bz2", make, root, download)
-    return _build(
-        "usps",
-        _Split(train.data, train.targets),
-        _Split(test.data, test.targets),
-        "NHW",
-        DIGITS,
-        resize=USPS_SIZE,
-    )
+    return _load("usps", root, download)

@@ -42,13 +42,8 @@ class ToyConfig:
 
     def spec(self) -> str:
         """The canonical spec naming this dataset: ``load_dataset(spec)`` rebuilds it."""
-        parts = ["toy"]
-        default = ToyConfig()
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if value != getattr(default, f.name):
-                parts.append(f"{f.name}={_text(f.name, value)}")
-        return ":".join(parts)
+        changed = {k: v for k, v in self.__dict__.items() if v != getattr(ToyConfig, k)}
+        return ":".join(["toy", *(f"{k}={_text(k, v)}" for k, v in changed.items())])
 
 
 def _text(key: str, value: object) -> str:

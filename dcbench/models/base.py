@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from torch import nn
+from torch import Tensor, nn
 
 from dcbench.errors import DcbenchError
 from dcbench.registry import Registry
@@ -28,6 +28,22 @@ _BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm
 def has_batchnorm(model: nn.Module) -> bool:
     """True if any sub-module normalises across the batch (a BatchNorm of any kind)."""
     return any(isinstance(m, _BATCH_NORMS) for m in model.modules())
+
+
+class ZooModel(nn.Module):
+    """A zoo network whose ``forward`` is ``classifier(embed(x))``.
+
+    The default ``embed`` flattens the output of a ``features`` module. Models computing their
+    feature otherwise override ``embed``; AlexNet, whose last layer is ``fc``, overrides
+    ``forward`` (renaming the layer would change its ``state_dict`` keys).
+    """
+
+    def embed(self, x: Tensor) -> Tensor:
+        """Flattened features before the classifier, shape (N, feature_dim)."""
+        return self.features(x).flatten(1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.classifier(self.embed(x))
 
 
 def check_choice(model: str, option: str, value: object, allowed: Sequence[str]) -> str:

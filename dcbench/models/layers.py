@@ -77,6 +77,14 @@ POOLS: dict[str, Callable[[], nn.Module] | None] = {
 }
 
 
+def conv_relu(
+    in_ch: int, out_ch: int, kernel: int, padding: int = 0, pool: bool = False
+) -> list[nn.Module]:
+    """Conv2d -> ReLU (-> 2x2 max pooling), to splice into an ``nn.Sequential``."""
+    layers = [nn.Conv2d(in_ch, out_ch, kernel_size=kernel, padding=padding), nn.ReLU()]
+    return [*layers, nn.MaxPool2d(kernel_size=2, stride=2)] if pool else layers
+
+
 def make_norm(kind: str, channels: int) -> nn.Module:
     """Normalisation layer ``kind`` (a key of :data:`NORMS`) for ``channels`` maps."""
     return NORMS[kind](channels)

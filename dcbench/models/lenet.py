@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dcbench.models.base import MODELS, as_image_size, conv_out, first_conv_padding
+from dcbench.models.layers import conv_relu
 
 
 @MODELS.register("lenet")
@@ -22,12 +23,8 @@ class LeNet(nn.Module):
         h, w = as_image_size(image_size)
         pad = first_conv_padding((h, w), 0)
         self.features = nn.Sequential(
-            nn.Conv2d(channels, 6, kernel_size=5, padding=pad),
-            nn.ReLU(),
-            nn.MaxPool2d(kernel_size=2, stride=2),
-            nn.Conv2d(6, 16, kernel_size=5),
-            nn.ReLU(),
-            nn.MaxPool2d(kernel_size=2, stride=2),
+            *conv_relu(channels, 6, 5, pad, pool=True),
+            *conv_relu(6, 16, 5, pool=True),
         )
         for k, p, s in ((5, pad, 1), (2, 0, 2), (5, 0, 1), (2, 0, 2)):
             h, w = conv_out(h, k, p, s), conv_out(w, k, p, s)

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dcbench.models.base import MODELS, check_choice
+from dcbench.models.base import MODELS, ZooModel, check_choice
 from dcbench.models.layers import DEEP_NORMS, make_norm
 
 
@@ -33,7 +33,7 @@ class BasicBlock(nn.Module):
 
 
 @MODELS.register("resnet18")
-class ResNet18(nn.Module):
+class ResNet18(ZooModel):
     """conv3x3(64) stem, four stages of two BasicBlocks (64, 128, 256, 512), pooling, linear.
 
     The stem keeps the resolution (no 7x7 conv or max pooling), as in CIFAR ResNets. The authors
@@ -53,25 +53,16 @@ class ResNet18(nn.Module):
         self.conv1 = nn.Conv2d(channels, 64, kernel_size=3, stride=1, padding=1, bias=False)
         self.bn1 = make_norm(norm, 64)
         stages = []
-        in_planes = 64
-        for planes, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
-            stages.append(
-                nn.Sequential(
-                    BasicBlock(in_planes, planes, stride, norm),
-                    BasicBlock(planes, planes, 1, norm),
-                )
-            )
-            in_planes = planes
+        for in_planes, planes, stride in ((64, 64, 1), (64, 128, 2), (128, 256, 2), (256, 512, 2)):
+            first = BasicBlock(in_planes, planes, stride, norm)
+            stages.append(nn.Sequential(first, BasicBlock(planes, planes, 1, norm)))
         self.layer1, self.layer2, self.layer3, self.layer4 = stages
         self.pool = nn.AdaptiveAvgPool2d(1)
-        self.feature_dim = in_planes
-        self.classifier = nn.Linear(in_planes, num_classes)
+        self.feature_dim = planes
+        self.classifier = nn.Linear(planes, num_classes)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled features before the classifier, shape (N, 512)."""
         out = F.relu(self.bn1(self.conv1(x)))
         out = self.layer4(self.layer3(self.layer2(self.layer1(out))))
         return self.pool(out).flatten(1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.embed(x))

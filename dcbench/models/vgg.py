@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 
-from dcbench.models.base import MODELS, as_image_size, check_choice, first_conv_padding
+from dcbench.models.base import MODELS, ZooModel, as_image_size, check_choice, first_conv_padding
 from dcbench.models.layers import DEEP_NORMS, make_norm
 
 #: Convolution widths of VGG11; "M" is a 2x2 max pooling.
@@ -13,7 +12,7 @@ VGG11_CFG: tuple[int | str, ...] = (64, "M", 128, "M", 256, 256, "M", 512, 512, 
 
 
 @MODELS.register("vgg11")
-class VGG11(nn.Module):
+class VGG11(ZooModel):
     """Eight conv3x3 -> norm -> ReLU layers with five max poolings, then one linear layer.
 
     A 28x28 input gets padding 3 in the first convolution (the authors' trick). An adaptive
@@ -49,10 +48,3 @@ class VGG11(nn.Module):
         self.features = nn.Sequential(*layers)
         self.feature_dim = in_ch
         self.classifier = nn.Linear(in_ch, num_classes)
-
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """Pooled features before the classifier, shape (N, 512)."""
-        return self.features(x).flatten(1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.embed(x))

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from dcbench import config as cfg
-from dcbench.config import ConfigError
+from dcbench.config import ConfigError, named
 from dcbench.errors import DcbenchError
 
 
@@ -106,14 +106,14 @@ class NASConfig:
             if len(set(values)) != len(values):
                 raise ConfigError(f"{key}: a value is listed twice in {values}")
         for name in self.proxies:
-            _named("proxy", PROXIES.get, name)
-        _named("executor", EXECUTORS.get, self.executor)
-        _named("condense_method", CONDENSERS.get, self.condense_method)
+            named("proxy", PROXIES.get, name)
+        named("executor", EXECUTORS.get, self.executor)
+        named("condense_method", CONDENSERS.get, self.condense_method)
         self.condense_method = self.condense_method.lower()
-        _named("method_settings", check_method_settings, self.method_settings,
+        named("method_settings", check_method_settings, self.method_settings,
                [self.condense_method], NAS_PRESETS[self.preset].condense_preset, [self.ipc])
-        space = _named("space", resolve_space, self.space)
-        _named("top_k", check_k, self.top_k, len(space))
+        space = named("space", resolve_space, self.space)
+        named("top_k", check_k, self.top_k, len(space))
         if self.top_k < 2:
             raise DcbenchError("top_k: must be at least 2 (a correlation needs two points)")
         if self.address and self.executor != "ray":
@@ -157,10 +157,3 @@ def _default_proxies() -> tuple[str, ...]:
 
     return DEFAULT_PROXIES
 
-
-def _named(key: str, fn, *args):
-    try:
-        return fn(*args)
-    except DcbenchError as exc:
-        msg = str(exc)
-        raise DcbenchError(msg if msg.startswith(f"{key}") else f"{key}: {msg}") from None

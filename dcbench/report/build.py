@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import pandas as pd
 
 from dcbench.report import condensation, continual, figures, nas
 from dcbench.report.render import Table
@@ -29,28 +32,19 @@ class ReportResult:
     runs: int = 0
 
 
-def all_tables(root: Path) -> list[Table]:
-    evals = load_evaluations(root)
+def all_tables(root: Path, evals: pd.DataFrame) -> list[Table]:
     return [*condensation.table1_tables(evals), condensation.cross_arch_table(evals),
             continual.continual_table(root), nas.nas_table(root)]
 
 
-def _write_table(table: Table, out: Path) -> list[Path]:
-    return [atomic_write_text(out / f"{table.name}.md", table.markdown()),
-            atomic_write_text(out / f"{table.name}.tex", table.latex())]
-
-
 def _slug(text: str) -> str:
-    import re
-
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", str(text)).strip("-")
 
 
-def build_figures(root: Path, out: Path) -> list[Path]:
+def build_figures(root: Path, out: Path, evals: pd.DataFrame) -> list[Path]:
     """Every figure the results allow (none for what has not run)."""
     written: list[Path] = []
     condense = load_condense(root)
-    evals = load_evaluations(root)
     for (dataset, preset), _ in condense.groupby(["dataset", "preset"], sort=True):
         fig = figures.synthetic_grid_figure(condense, dataset, preset)
         written += figures.save_figure(fig, out, f"synthetic-sets-{_slug(dataset)}-{preset}")
@@ -60,15 +54,13 @@ def build_figures(root: Path, out: Path) -> list[Path]:
         written += figures.save_figure(fig, out, f"accuracy-vs-time-{_slug(dataset)}")
     steps = continual.continual_steps(root)
     for run_id, g in steps.groupby("run_id", sort=True):
-        name = run_id.split("/", 1)[-1]
         fig = figures.continual_figure(g, continual.figure_title(g))
-        written += figures.save_figure(fig, out, f"continual-{_slug(name)}")
+        written += figures.save_figure(fig, out, f"continual-{_slug(run_id.split('/', 1)[-1])}")
     cands = nas.nas_candidates(root)
     for run_id, g in cands.groupby("run_id", sort=True):
-        name = run_id.split("/", 1)[-1]
         ranking = nas.nas_ranking(root / run_id)
         fig = figures.nas_scatter_figure(g, ranking, nas.figure_title(ranking, run_id))
-        written += figures.save_figure(fig, out, f"nas-scatter-{_slug(name)}")
+        written += figures.save_figure(fig, out, f"nas-scatter-{_slug(run_id.split('/', 1)[-1])}")
     return written
 
 
@@ -81,24 +73,20 @@ def build_report(results: str | Path | None = None, out: str | Path | None = Non
     root = Path(results) if results is not None else results_root()
     base = Path(out) if out is not None else root
     repro = (Path(out) if out is not None else root.resolve().parent) / "REPRODUCIBILITY.md"
-    result = ReportResult()
     runs = discover_runs(root)
-    result.runs = len(runs)
-    for run in runs:
-        result.problems += check_run(run)
+    result = ReportResult(runs=len(runs), problems=[p for run in runs for p in check_run(run)])
     evals = load_evaluations(root)
-    for table in all_tables(root):
-        result.written += _write_table(table, base / "tables")
-    result.written += build_figures(root, base / "figures")
+    for table in all_tables(root, evals):
+        for ext, text in (("md", table.markdown()), ("tex", table.latex())):
+            result.written.append(atomic_write_text(base / "tables" / f"{table.name}.{ext}", text))
+    result.written += build_figures(root, base / "figures", evals)
     result.written.append(atomic_write_text(repro, reproducibility_markdown(
         evals, root, len(runs))))
     index = base / INDEX
-    previous: list[str] = []
-    if index.is_file():
-        try:
-            previous = json.loads(index.read_text()).get("files", [])
-        except ValueError:
-            previous = []
+    try:
+        previous = json.loads(index.read_text()).get("files", []) if index.is_file() else []
+    except ValueError:
+        previous = []
     base_abs = base.resolve()
     now = sorted(str(p.resolve().relative_to(base_abs)) for p in result.written
                  if p.resolve().is_relative_to(base_abs))

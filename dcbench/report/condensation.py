@@ -9,6 +9,7 @@ Table 1 uses the ``convnet`` rows (the paper's ConvNet, spec exactly ``convnet``
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from math import nan
 
 import pandas as pd
 
@@ -27,11 +28,15 @@ def base_model(spec: str) -> str:
 
 
 def _unique(values: Iterable) -> list:
-    out = []
-    for v in values:
-        if v is not None and not (isinstance(v, float) and v != v) and v not in out:
-            out.append(v)
-    return out
+    """The distinct values, in order, without None and NaN."""
+    return list(dict.fromkeys(v for v in values
+                              if v is not None and not (isinstance(v, float) and v != v)))
+
+
+def known_first(values: Iterable, known: Sequence) -> list:
+    """The distinct ``values``: those in ``known`` in its order, then the others sorted."""
+    found = set(values)
+    return [k for k in known if k in found] + sorted(found - set(known))
 
 
 def aggregate(evals: pd.DataFrame, by: Sequence[str] = GROUP,
@@ -72,9 +77,7 @@ def aggregate(evals: pd.DataFrame, by: Sequence[str] = GROUP,
 
 
 def presets_in(frame: pd.DataFrame) -> list[str]:
-    found = _unique(frame["preset"]) if not frame.empty else []
-    return [p for p in PRESET_ORDER if p in found] + sorted(p for p in found
-                                                            if p not in PRESET_ORDER)
+    return known_first(_unique(frame["preset"]) if not frame.empty else [], PRESET_ORDER)
 
 
 def matching_rows(agg: pd.DataFrame, **key) -> pd.DataFrame:
@@ -87,20 +90,14 @@ def matching_rows(agg: pd.DataFrame, **key) -> pd.DataFrame:
     return agg[mask]
 
 
-def _lookup(agg: pd.DataFrame, **key) -> dict | None:
-    hit = matching_rows(agg, **key)
-    return None if hit.empty else hit.iloc[0].to_dict()
-
-
 def table1_frame(evals: pd.DataFrame, preset: str) -> pd.DataFrame:
     """The numbers of Table 1 for one preset, long form: one row per (dataset, ipc, method)
     shown, ours (n, mean, std, or NaN when not run) beside the published mean and std."""
     agg = aggregate(evals)
     agg = agg[agg["preset"] == preset] if not agg.empty else agg
     ran = _unique(agg["dataset"]) if not agg.empty else []
-    datasets = [d for d in pub.TABLE1 if d in ran] + [d for d in ran if d not in pub.TABLE1]
-    if not datasets:
-        datasets = list(pub.TABLE1)
+    datasets = ([d for d in pub.TABLE1 if d in ran] + [d for d in ran if d not in pub.TABLE1]
+                or list(pub.TABLE1))
     methods = list(pub.METHODS) + sorted(m for m in _unique(agg.get("method", []))
                                          if m not in pub.METHODS)
     rows = []
@@ -109,14 +106,14 @@ def table1_frame(evals: pd.DataFrame, preset: str) -> pd.DataFrame:
         ipcs = sorted(set(pub.TABLE1.get(ds, {})) | ran_ipcs)
         for ipc in ipcs:
             for method in methods:
-                ours = _lookup(agg, dataset=ds, ipc=ipc, method=method) or {}
-                ref = pub.table1_ref(ds, method, ipc)
+                hit = matching_rows(agg, dataset=ds, ipc=ipc, method=method)
+                ours = {} if hit.empty else hit.iloc[0].to_dict()
+                paper_mean, paper_std = pub.table1_ref(ds, method, ipc) or (nan, nan)
                 rows.append({
                     "dataset": ds, "ipc": ipc, "method": method, "preset": preset,
                     "n": ours.get("n", 0), "sets": ours.get("sets", 0),
-                    "mean": ours.get("mean", float("nan")), "std": ours.get("std", float("nan")),
-                    "paper_mean": ref[0] if ref else float("nan"),
-                    "paper_std": ref[1] if ref else float("nan"),
+                    "mean": ours.get("mean", nan), "std": ours.get("std", nan),
+                    "paper_mean": paper_mean, "paper_std": paper_std,
                     "epochs": ours.get("epochs", []), "commands": ours.get("commands", []),
                 })
     frame = pd.DataFrame(rows)
@@ -129,10 +126,8 @@ def table1(evals: pd.DataFrame, preset: str) -> Table:
     ``mean ± std (n)`` beside the published number; whole-data accuracy (paper)."""
     data = table1_frame(evals, preset)
     methods = _unique(data["method"])
-    columns = ["Dataset", "IPC"]
-    for m in methods:
-        columns += [f"{pub.method_label(m)} (ours)", f"{pub.method_label(m)} (paper)"]
-    columns.append("Whole data (paper)")
+    columns = ["Dataset", "IPC", *[f"{pub.method_label(m)} ({who})" for m in methods
+                                   for who in ("ours", "paper")], "Whole data (paper)"]
     rows = []
     for (ds, ipc), g in data.groupby(["dataset", "ipc"], sort=False):
         row = [pub.dataset_label(ds), str(ipc)]
@@ -180,27 +175,19 @@ def cross_arch_frame(evals: pd.DataFrame) -> pd.DataFrame:
 def cross_arch_table(evals: pd.DataFrame) -> Table:
     """Table 2: the set condensed with ConvNet, trained on other architectures."""
     data = cross_arch_frame(evals)
-    archs = list(pub.CROSS_ARCH)
-    extra = sorted(m for m in _unique(data.get("model", [])) if m not in archs)
-    models = archs + extra
+    models = list(pub.CROSS_ARCH) + sorted(m for m in _unique(data.get("model", []))
+                                           if m not in pub.CROSS_ARCH)
     columns = ["Setting", "Preset", *[pub.arch_label(m) for m in models]]
     s = pub.CROSS_ARCH_SETTING
-    rows = [[f"paper: {pub.dataset_label(s['dataset'])}, {pub.method_label(s['method'])}, "
-             f"ipc {s['ipc']}", "paper",
+    setting = f"{pub.dataset_label(s['dataset'])}, {pub.method_label(s['method'])}, ipc {s['ipc']}"
+    rows = [[f"paper: {setting}", "paper",
              *[fmt_ref(*pub.CROSS_ARCH[m]) if m in pub.CROSS_ARCH else DASH for m in models]]]
     if data.empty:
-        rows.append([f"ours: {pub.dataset_label(s['dataset'])}, "
-                     f"{pub.method_label(s['method'])}, ipc {s['ipc']}", DASH,
-                     *[NOT_RUN for _ in models]])
-    for key, g in data.groupby(GROUP, sort=True, dropna=False):
-        ds, method, ipc, preset = key
-        cells = []
-        for m in models:
-            hit = g[g["model"] == m]
-            cells.append(NOT_RUN if hit.empty else
-                         fmt_stat(hit.iloc[0]["mean"], hit.iloc[0]["std"], int(hit.iloc[0]["n"])))
+        rows.append([f"ours: {setting}", DASH, *[NOT_RUN for _ in models]])
+    for (ds, method, ipc, preset), g in data.groupby(GROUP, sort=True, dropna=False):
+        by_model = {r["model"]: fmt_stat(r["mean"], r["std"], int(r["n"])) for _, r in g.iterrows()}
         rows.append([f"ours: {pub.dataset_label(ds)}, {pub.method_label(method)}, ipc {ipc}",
-                     str(preset), *cells])
+                     str(preset), *[by_model.get(m, NOT_RUN) for m in models]])
     notes = ["Sets condensed with the ConvNet, then trained from scratch on each architecture; "
              "test accuracy %, mean ± sample std over n = sets × models.",
              f"Published: {pub.PAPER}, Table 2 (MNIST, 1 image/class)."]

@@ -19,7 +19,7 @@ import pandas as pd
 
 from dcbench.report import published as pub
 from dcbench.report.render import DASH, NOT_RUN, Table, fmt_ref, fmt_stat
-from dcbench.report.runs import Run, Source, _as_paths, read_run, short_name
+from dcbench.report.runs import Run, Source, read_runs, short_name
 from dcbench.results.stats import finite_or_none
 
 STEPS_COLUMNS = ["run_id", "setting", "protocol", "preset", "buffer", "method", "label",
@@ -37,13 +37,8 @@ def buffer_label(buffer: str, method: str | None) -> str:
 def _task_info(metrics: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
     task = metrics.get("task") or config.get("config") or config
     seq = task.get("sequence")
-    return {
-        "setting": " → ".join(seq) if seq else str(task.get("dataset", "?")),
-        "protocol": task.get("protocol"),
-        "preset": task.get("preset"),
-        "ipc": task.get("ipc"),
-        "sequence": [str(s).lower() for s in seq] if seq else None,
-    }
+    return {"setting": " → ".join(seq) if seq else str(task.get("dataset", "?")),
+            **{key: task.get(key) for key in ("protocol", "preset", "ipc")}}
 
 
 def _step_rows(run: Run) -> list[dict[str, Any]]:
@@ -51,16 +46,17 @@ def _step_rows(run: Run) -> list[dict[str, Any]]:
     info = _task_info(metrics, run.config)
     buffers = metrics.get("buffers") or {}
     base = {"run_id": run.run_id, **{k: info[k] for k in ("setting", "protocol", "preset")}}
-    rows = []
+
+    def row(buffer: str, method: str | None, seed: int, step: int, acc: Any) -> dict[str, Any]:
+        return {**base, "buffer": buffer, "method": method, "label": buffer_label(buffer, method),
+                "seed": seed, "step": step, "accuracy": float(acc)}
+
     if buffers:
-        for buffer, b in buffers.items():
-            method = b.get("method")
-            for seed, unit in (b.get("seeds") or {}).items():
-                for k, acc in enumerate(unit.get("average_accuracy") or []):
-                    rows.append({**base, "buffer": buffer, "method": method,
-                                 "label": buffer_label(buffer, method), "seed": int(seed),
-                                 "step": k + 1, "accuracy": float(acc)})
-        return rows
+        return [row(buffer, b.get("method"), int(seed), k + 1, acc)
+                for buffer, b in buffers.items()
+                for seed, unit in (b.get("seeds") or {}).items()
+                for k, acc in enumerate(unit.get("average_accuracy") or [])]
+    rows = []
     csv = run.path / "summary.csv"  # means only: one pseudo-seed
     if csv.is_file():
         df = pd.read_csv(csv)
@@ -69,9 +65,7 @@ def _step_rows(run: Run) -> list[dict[str, Any]]:
                 m = re.fullmatch(r"acc_step(\d+)_mean", col)
                 if m and pd.notna(r[col]):
                     method = r.get("method") if pd.notna(r.get("method")) else None
-                    rows.append({**base, "buffer": r["buffer"], "method": method,
-                                 "label": buffer_label(r["buffer"], method), "seed": -1,
-                                 "step": int(m.group(1)), "accuracy": float(r[col])})
+                    rows.append(row(r["buffer"], method, -1, int(m.group(1)), r[col]))
     return rows
 
 
@@ -84,9 +78,7 @@ def continual_steps(source: Source = None) -> pd.DataFrame:
     """Accuracy (%) on all classes seen after each step, per run, buffer and seed (long form):
     run_id, setting (dataset or sequence), protocol, preset, buffer, method, label, seed,
     step (1-based), accuracy."""
-    rows = []
-    for path in _as_paths(source, ["continual"], False):
-        rows += _step_rows(read_run(path))
+    rows = [row for run in read_runs(source, "continual") for row in _step_rows(run)]
     return pd.DataFrame(rows, columns=STEPS_COLUMNS)
 
 
@@ -98,20 +90,15 @@ def _summary_rows(run: Run) -> list[dict[str, Any]]:
         s = b.get("summary") or {}
         if not s.get("complete"):
             continue
-        final, forget = s.get("final_average_accuracy") or {}, s.get("average_forgetting") or {}
-        step_time = s.get("step_wall_time_s") or {}
+        stats = {"final": s.get("final_average_accuracy") or {},
+                 "forgetting": s.get("average_forgetting") or {},
+                 "step_time": s.get("step_wall_time_s") or {}}
         rows.append({
-            "run_id": run.run_id, "setting": info["setting"], "protocol": info["protocol"],
-            "preset": info["preset"], "ipc": info["ipc"], "buffer": buffer,
+            "run_id": run.run_id, **info, "buffer": buffer,
             "method": b.get("method"), "label": buffer_label(buffer, b.get("method")),
-            "seeds": len(s.get("seeds") or []),
-            "final_mean": finite_or_none(final.get("mean")),
-            "final_std": finite_or_none(final.get("std")),
-            "forgetting_mean": finite_or_none(forget.get("mean")),
-            "forgetting_std": finite_or_none(forget.get("std")),
-            "memory_size": s.get("memory_size"),
-            "step_time_mean": finite_or_none(step_time.get("mean")),
-            "step_time_std": finite_or_none(step_time.get("std")),
+            "seeds": len(s.get("seeds") or []), "memory_size": s.get("memory_size"),
+            **{f"{name}_{key}": finite_or_none(stat.get(key))
+               for name, stat in stats.items() for key in ("mean", "std")},
         })
     return rows
 
@@ -124,9 +111,7 @@ def run_summary(run: Run) -> pd.DataFrame:
 def continual_summary(source: Source = None) -> pd.DataFrame:
     """Per run and buffer (complete ones): final average accuracy and forgetting (mean ± std
     over seeds), memory size and seconds per step."""
-    rows = []
-    for path in _as_paths(source, ["continual"], False):
-        rows += _summary_rows(read_run(path))
+    rows = [row for run in read_runs(source, "continual") for row in _summary_rows(run)]
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
@@ -145,10 +130,9 @@ def _memory_cells(steps: pd.DataFrame, stats: pd.DataFrame, summary: pd.DataFram
     """Step 1..n, Final, Forgetting and Seeds of one memory of one run: the cells the report's
     table and the run's own table share."""
     st = stats[(stats["run_id"] == run_id) & (stats["label"] == label)]
-    cells = []
-    for k in range(1, n_steps + 1):
-        hit = st[st["step"] == k]
-        cells.append(DASH if hit.empty else fmt_stat(hit.iloc[0]["mean"], hit.iloc[0]["std"]))
+    by_step = {k: fmt_stat(mean, std)
+               for k, mean, std in zip(st["step"], st["mean"], st["std"], strict=True)}
+    cells = [by_step.get(k, DASH) for k in range(1, n_steps + 1)]
     s = summary[(summary["run_id"] == run_id) & (summary["label"] == label)]
     final = fmt_stat(s.iloc[0]["final_mean"], s.iloc[0]["final_std"]) if len(s) else DASH
     forget = (fmt_stat(s.iloc[0]["forgetting_mean"], s.iloc[0]["forgetting_std"])

@@ -14,7 +14,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from dcbench.report import published as pub
-from dcbench.report.condensation import time_frame
+from dcbench.report.condensation import known_first, time_frame
 from dcbench.report.nas import proxy_label
 from dcbench.results.io import atomic_write_bytes
 
@@ -35,17 +35,13 @@ def save_figure(fig: Figure, out_dir: str | Path, stem: str,
     return out
 
 
-def png_bytes(fig: Figure) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight", metadata={"Software": None})
-    return buf.getvalue()
-
-
 def show(fig: Figure):
     """An IPython image of the figure (notebooks: ``show(fig)`` as a cell's last line)."""
     from IPython.display import Image
 
-    return Image(data=png_bytes(fig), format="png")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight", metadata={"Software": None})
+    return Image(data=buf.getvalue(), format="png")
 
 
 def _empty(message: str) -> Figure:
@@ -85,8 +81,7 @@ def synthetic_grid_figure(condense: pd.DataFrame, dataset: str, preset: str,
     sub = condense[(condense["dataset"] == dataset) & (condense["preset"] == preset)]
     if sub.empty:
         return _empty(f"no condensed sets for {dataset} ({preset})")
-    methods = [m for m in pub.METHODS if m in set(sub["method"])]
-    methods += sorted(set(sub["method"]) - set(methods))
+    methods = known_first(sub["method"], pub.METHODS)
     ipcs = sorted({int(i) for i in sub["ipc"]})
     fig = Figure(figsize=(max(5.0, 3.2 * len(ipcs)), 0.6 + 2.4 * len(methods)),
                  layout="constrained")
@@ -94,8 +89,7 @@ def synthetic_grid_figure(condense: pd.DataFrame, dataset: str, preset: str,
     for i, method in enumerate(methods):
         for j, ipc in enumerate(ipcs):
             ax = axes[i][j]
-            ax.set_xticks([])
-            ax.set_yticks([])
+            ax.set(xticks=[], yticks=[])
             hit = sub[(sub["method"] == method) & (sub["ipc"] == ipc)]
             if hit.empty:
                 ax.text(0.5, 0.5, "not yet run", ha="center", va="center",
@@ -130,8 +124,7 @@ def accuracy_vs_time_figure(evals: pd.DataFrame, dataset: str | None = None) -> 
         return _empty("no evaluated sets with a recorded condensation time")
     fig = Figure(figsize=(6.5, 4.2), layout="constrained")
     ax = fig.add_subplot()
-    methods = [m for m in pub.METHODS if m in set(data["method"])]
-    methods += sorted(set(data["method"]) - set(methods))
+    methods = known_first(data["method"], pub.METHODS)
     ipcs = sorted({int(i) for i in data["ipc"]})
     colors = {m: f"C{k % 10}" for k, m in enumerate(methods)}
     markers = {ipc: MARKERS[k % len(MARKERS)] for k, ipc in enumerate(ipcs)}
@@ -145,13 +138,11 @@ def accuracy_vs_time_figure(evals: pd.DataFrame, dataset: str | None = None) -> 
                 label=pub.method_label(m))
     for ipc in ipcs:
         ax.plot([], [], color="gray", marker=markers[ipc], linestyle="none", label=f"ipc {ipc}")
-    ax.set_xscale("log")
-    ax.set_xlabel("condensation wall time (s, log scale)")
-    ax.set_ylabel("ConvNet test accuracy (%)")
-    title = "Accuracy vs condensation time"
-    if dataset:
-        title += f" — {pub.dataset_label(dataset)}"
-    ax.set_title(title + " (hollow: quick preset)")
+    ax.set(xscale="log", xlabel="condensation wall time (s, log scale)",
+           ylabel="ConvNet test accuracy (%)")
+    ax.set_title("Accuracy vs condensation time"
+                 + (f" — {pub.dataset_label(dataset)}" if dataset else "")
+                 + " (hollow: quick preset)")
     ax.legend(fontsize=8, ncols=2, loc="best")
     ax.grid(alpha=0.3)
     return fig
@@ -176,11 +167,9 @@ def continual_figure(steps: pd.DataFrame, title: str = "") -> Figure:
         if (stats["count"] > 1).any():
             std = stats["std"].fillna(0)
             lo, hi = (stats["mean"] - std).clip(lower=0), (stats["mean"] + std).clip(upper=100)
-            ax.fill_between(stats["step"], lo, hi,
-                            color=color, alpha=0.15)
-    ax.set_xlabel("step (experience)")
-    ax.set_ylabel("accuracy on all classes seen (%)")
-    ax.set_xticks(sorted({int(s) for s in steps["step"]}))
+            ax.fill_between(stats["step"], lo, hi, color=color, alpha=0.15)
+    ax.set(xlabel="step (experience)", ylabel="accuracy on all classes seen (%)",
+           xticks=sorted({int(s) for s in steps["step"]}))
     ax.set_title(title or "Continual learning: accuracy vs step")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
@@ -223,8 +212,7 @@ def nas_scatter_figure(candidates: pd.DataFrame, ranking: dict | None = None,
         if m.get("spearman_top_k") is not None:
             parts.append(f"ρ top-{(ranking or {}).get('k', 'k')} {m['spearman_top_k']:.2f}")
         ax.set_title(name + ("\n" + ", ".join(parts) if parts else ""), fontsize=9)
-        ax.set_xlabel("proxy accuracy (%)")
-        ax.set_ylabel("whole-data accuracy (%)")
+        ax.set(xlabel="proxy accuracy (%)", ylabel="whole-data accuracy (%)")
         ax.grid(alpha=0.3)
     for ax in axes[len(proxies):]:
         ax.axis("off")

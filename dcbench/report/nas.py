@@ -21,7 +21,7 @@ import pandas as pd
 
 from dcbench.report import published as pub
 from dcbench.report.render import DASH, NOT_RUN, Table, fmt_num, fmt_ref
-from dcbench.report.runs import Run, Source, _as_paths, read_run, short_name
+from dcbench.report.runs import Run, Source, read_runs, short_name
 from dcbench.results.stats import finite_or_none
 
 GROUND_TRUTH = "whole"
@@ -55,9 +55,7 @@ def _candidate_frames(run: Run) -> list[pd.DataFrame]:
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    if not frames:
-        return pd.DataFrame(columns=NAS_COLUMNS)
-    return pd.concat(frames, ignore_index=True)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=NAS_COLUMNS)
 
 
 def run_candidates(run: Run) -> pd.DataFrame:
@@ -68,10 +66,7 @@ def run_candidates(run: Run) -> pd.DataFrame:
 def nas_candidates(source: Source = None) -> pd.DataFrame:
     """Every candidate of every NAS run under every proxy, long form: run_id, proxy,
     candidate (its spec), proxy_accuracy, whole_accuracy (the ground truth)."""
-    frames = []
-    for path in _as_paths(source, ["nas"], False):
-        frames += _candidate_frames(read_run(path))
-    return _concat(frames)
+    return _concat([f for run in read_runs(source, "nas") for f in _candidate_frames(run)])
 
 
 def nas_ranking(path: str | Path) -> dict[str, Any]:
@@ -89,9 +84,8 @@ NAS_ROW_COLUMNS = ["run_id", "dataset", "space", "candidates", "k", "preset", "p
 def nas_rows(source: Source = None) -> pd.DataFrame:
     """Per (run, proxy) the numbers of the NAS table, from ranking.json."""
     rows = []
-    for path in _as_paths(source, ["nas"], False):
-        run = read_run(path)
-        ranking = nas_ranking(path)
+    for run in read_runs(source, "nas"):
+        ranking = nas_ranking(run.path)
         space = ranking.get("space") or {}
         for proxy, m in (ranking.get("proxies") or {}).items():
             search = m.get("search_s")

@@ -29,7 +29,6 @@ METHOD_LABELS: dict[str, str] = {
     "dsa": "DSA",
     "dm": "DM",
 }
-IPCS: tuple[int, ...] = (1, 10, 50)
 
 Stat = tuple[float, float | None]
 

@@ -27,9 +27,7 @@ def fmt_stat(mean: float | None, std: float | None = None, n: int | None = None,
 
 def fmt_ref(mean: float | None, std: float | None = None, digits: int = 1) -> str:
     """A published number, ``—`` where the paper has none."""
-    if mean is None:
-        return DASH
-    return fmt_stat(mean, std, digits=digits)
+    return DASH if mean is None else fmt_stat(mean, std, digits=digits)
 
 
 def fmt_num(value: object, digits: int = 2) -> str:
@@ -55,9 +53,6 @@ class Table:
     rows: list[list[str]]
     notes: list[str] = field(default_factory=list)
     data: pd.DataFrame = field(default_factory=pd.DataFrame)
-
-    def frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.rows, columns=self.columns)
 
     def markdown(self, heading: bool = True) -> str:
         out = [f"### {self.title}", ""] if heading else []

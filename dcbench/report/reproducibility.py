@@ -11,6 +11,7 @@ from the paper's setting (named in the row). A number from the ``quick`` preset 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,13 +19,11 @@ from typing import Any
 import pandas as pd
 
 from dcbench.report import published as pub
-from dcbench.report.condensation import aggregate, base_model, matching_rows
+from dcbench.report.condensation import PRESET_ORDER, aggregate, base_model, matching_rows
 from dcbench.report.continual import continual_steps
 from dcbench.report.nas import NAS_PROXY_NAMES, nas_rows, proxy_label
 from dcbench.report.render import NOT_RUN, Table, fmt_stat
 from dcbench.report.runs import read_run, short_name
-
-PRESET_PREFERENCE = ("paper", "quick")
 
 
 @dataclass
@@ -73,7 +72,7 @@ def _best(agg: pd.DataFrame, **key: Any) -> Ours | None:
     hit = matching_rows(agg, **key)
     if hit.empty:
         return None
-    order = {p: i for i, p in enumerate(PRESET_PREFERENCE)}
+    order = {p: i for i, p in enumerate(PRESET_ORDER)}
     hit = hit.assign(_o=hit["preset"].map(lambda p: order.get(p, len(order))))
     r = hit.sort_values(["_o", "n"], ascending=[True, False]).iloc[0]
     return Ours(float(r["mean"]), float(r["std"]), int(r["n"]), r["preset"], list(r["commands"]))
@@ -124,7 +123,7 @@ def continual_rows(root) -> list[list[str]]:
     matches on the condensation method behind the buffer; the same setting is the
     SVHN → MNIST → USPS sequence with the replay protocol (+kd for KD)."""
     steps = continual_steps(root)
-    commands = _commands_by_run(root, steps["run_id"].unique() if not steps.empty else [])
+    commands = _commands_by_run(root, steps["run_id"].unique())
     rows = []
     for ref in pub.CONTINUAL:
         protocol = "replay+kd" if ref.kd else "replay"
@@ -132,22 +131,18 @@ def continual_rows(root) -> list[list[str]]:
             setting = (f"{pub.method_label(ref.buffer)} {'with' if ref.kd else 'without'} KD, "
                        f"after stage {stage}")
             ours, v = None, NOT_RUN
-            cand = steps[(steps["method"] == ref.buffer) & (steps["step"] == stage)] \
-                if not steps.empty else steps
-            best_rank = None
-            for (run_id, _label, stream, proto), g in cand.groupby(
-                    ["run_id", "label", "setting", "protocol"], sort=True):
-                same_stream = str(stream).lower() == PAPER_STREAM
-                rank = (not same_stream, proto != protocol)
-                if best_rank is not None and rank >= best_rank:
-                    continue
+            cand = steps[(steps["method"] == ref.buffer) & (steps["step"] == stage)]
+            groups = list(cand.groupby(["run_id", "label", "setting", "protocol"], sort=True))
+            if groups:  # the first of the closest: same stream first, then same protocol
+                (run_id, _label, stream, proto), g = min(groups, key=lambda kg: (
+                    str(kg[0][2]).lower() != PAPER_STREAM, kg[0][3] != protocol))
+                same = str(stream).lower() == PAPER_STREAM and proto == protocol
                 accs = g["accuracy"]
-                note = "" if rank == (False, False) else \
+                note = "" if same else \
                     f"other setting: {stream}, {proto}, run {short_name(run_id)}"
                 ours = Ours(float(accs.mean()), float(accs.std()) if len(accs) > 1 else None,
                             len(accs), None, commands.get(run_id, []), note)
-                v = verdict(ours, value) if rank == (False, False) else "other setting"
-                best_rank = rank
+                v = verdict(ours, value) if same else "other setting"
             rows.append(_row("Continual (Fig. 4)", setting, f"{value:.1f}", ours, v))
     return rows
 
@@ -173,18 +168,17 @@ def nas_rows_repro(root) -> list[list[str]]:
     """Table 4: per proxy, the selected architecture's accuracy and the top-10 Spearman. The
     same setting is CIFAR10 with k = 10."""
     ours_rows = nas_rows(root)
-    commands = _commands_by_run(root, ours_rows["run_id"].unique() if not ours_rows.empty
-                                else [])
+    commands = _commands_by_run(root, ours_rows["run_id"].unique())
     rows = []
     for ref in pub.NAS:
         name = NAS_PROXY_NAMES.get(ref.proxy, ref.proxy)
-        hits = ours_rows[ours_rows["proxy"] == name] if not ours_rows.empty else ours_rows
+        hits = ours_rows[ours_rows["proxy"] == name]
         for metric, label, unit, digits, tol in NAS_METRICS:
             ref_value = ref.accuracy if metric == "selected_accuracy" else ref.spearman_top10
             ours, v = None, NOT_RUN
             for _, r in hits.iterrows():
                 value = r[metric]
-                if value is None or (isinstance(value, float) and math.isnan(value)):
+                if pd.isna(value):
                     continue
                 same = str(r["dataset"]).lower() == "cifar10" and (
                     metric == "selected_accuracy" or r["k"] == 10)
@@ -208,19 +202,15 @@ COLUMNS = ["Experiment", "Setting", "Published", "Ours", "Preset, n", "Command",
 def reproducibility_table(evals: pd.DataFrame, root) -> Table:
     rows = (table1_rows(evals) + cross_arch_rows(evals) + continual_rows(root)
             + nas_rows_repro(root))
-    data = pd.DataFrame(rows, columns=COLUMNS)
     return Table("reproducibility", "Reproduction of the published numbers", COLUMNS, rows,
-                 [], data)
+                 [], pd.DataFrame(rows, columns=COLUMNS))
 
 
-def summary_counts(table: Table) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for row in table.rows:
-        v = row[-1]
-        key = ("reproduced" if v.startswith("reproduced") else "within" if v.startswith(
-            "within") else v)
-        counts[key] = counts.get(key, 0) + 1
-    return counts
+def summary_counts(table: Table) -> Counter[str]:
+    """Verdicts counted, a ``reproduced`` or ``within`` one whatever follows the word."""
+    verdicts = (row[-1] for row in table.rows)
+    return Counter("reproduced" if v.startswith("reproduced") else "within"
+                   if v.startswith("within") else v for v in verdicts)
 
 
 def reproducibility_markdown(evals: pd.DataFrame, root, n_runs: int) -> str:

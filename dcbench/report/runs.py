@@ -28,7 +28,6 @@ from dcbench.results.rundir import results_root
 #: run directories.
 Source = str | Path | Iterable[str | Path] | None
 
-KINDS = ("condense", "evaluate", "continual", "nas")
 #: Folders of the results root that hold report outputs, not runs.
 REPORT_DIRS = ("tables", "figures")
 MANIFEST = "manifest.json"
@@ -37,6 +36,9 @@ CONFIG = "config.json"
 MANIFEST_KEYS = ("kind", "command", "seeds", "config", "wall_time_s", "finished_at",
                  "environment")
 ENVIRONMENT_KEYS = ("dcbench", "torch", "avalanche-lib", "git_commit", "machine")
+RUN_COLUMNS = ["run_id", "kind", "name", "path", "complete", "command", "seeds", "wall_time_s",
+               "finished_at", "dcbench_version", "torch_version", "avalanche_version",
+               "python_version", "git_commit", "machine", "cpu_count", "cuda", "files"]
 #: Files each kind must have besides the manifest.
 REQUIRED_FILES: dict[str, tuple[str, ...]] = {
     "condense": ("set.pt",),
@@ -137,23 +139,23 @@ def discover_runs(
     if not root.is_dir():
         return []
     wanted = set(kinds) if kinds is not None else None
+
+    def folders(parent: Path) -> list[Path]:
+        return sorted(p for p in parent.iterdir() if p.is_dir() and not p.name.startswith("."))
+
     found = []
-    for kind_dir in sorted(p for p in root.iterdir() if p.is_dir()):
-        if kind_dir.name in REPORT_DIRS or kind_dir.name.startswith("."):
+    for kind_dir in folders(root):
+        if kind_dir.name in REPORT_DIRS or (wanted is not None and kind_dir.name not in wanted):
             continue
-        if wanted is not None and kind_dir.name not in wanted:
-            continue
-        for run_dir in sorted(p for p in kind_dir.iterdir() if p.is_dir()):
-            if run_dir.name.startswith("."):
-                continue
+        for run_dir in folders(kind_dir):
             if (run_dir / MANIFEST).is_file() or (include_incomplete and any(
                     p.is_file() for p in run_dir.iterdir())):  # not a cache of sub-folders
                 found.append(run_dir)
     return found
 
 
-def _as_paths(source: str | Path | Iterable[str | Path] | None,
-              kinds: Iterable[str] | None, include_incomplete: bool) -> list[Path]:
+def _as_paths(source: Source, kinds: Iterable[str] | None, include_incomplete: bool
+              ) -> list[Path]:
     if source is None or isinstance(source, str | Path):
         return discover_runs(source, kinds, include_incomplete)
     paths = [Path(p) for p in source]
@@ -161,6 +163,11 @@ def _as_paths(source: str | Path | Iterable[str | Path] | None,
         wanted = set(kinds)
         paths = [p for p in paths if read_run(p).kind in wanted]
     return paths
+
+
+def read_runs(source: Source, kind: str) -> list[Run]:
+    """The finished runs of one kind in ``source`` (a results root or run directories), read."""
+    return [read_run(p) for p in _as_paths(source, [kind], False)]
 
 
 def _machine_text(machine: Any) -> str | None:
@@ -182,10 +189,7 @@ def run_record(run: Run) -> dict[str, Any]:
         "name": run.name,
         "path": str(run.path),
         "complete": run.complete,
-        "command": m.get("command"),
-        "seeds": m.get("seeds"),
-        "wall_time_s": m.get("wall_time_s"),
-        "finished_at": m.get("finished_at"),
+        **{key: m.get(key) for key in ("command", "seeds", "wall_time_s", "finished_at")},
         "dcbench_version": env.get("dcbench"),
         "torch_version": env.get("torch"),
         "avalanche_version": env.get("avalanche-lib"),
@@ -196,17 +200,14 @@ def run_record(run: Run) -> dict[str, Any]:
         "cuda": machine.get("cuda") if isinstance(machine, dict) else None,
         "files": run.files(),
     }
-    config = run.config or {}
-    for key, value in pd.json_normalize(config, sep=".").iloc[0].items() if config else []:
-        row[f"config.{key}"] = value
+    if run.config:
+        row.update({f"config.{key}": value for key, value
+                    in pd.json_normalize(run.config, sep=".").iloc[0].items()})
     return row
 
 
-def load_runs(
-    source: str | Path | Iterable[str | Path] | None = None,
-    kinds: Iterable[str] | None = None,
-    include_incomplete: bool = False,
-) -> pd.DataFrame:
+def load_runs(source: Source = None, kinds: Iterable[str] | None = None,
+              include_incomplete: bool = False) -> pd.DataFrame:
     """Any set of runs as a DataFrame, one row per run.
 
     ``source`` is a results root (default ``$DCBENCH_RESULTS`` or ``results``) or a list of
@@ -216,13 +217,7 @@ def load_runs(
     the run's config flattened as ``config.<key>``.
     """
     rows = [run_record(read_run(p)) for p in _as_paths(source, kinds, include_incomplete)]
-    base = ["run_id", "kind", "name", "path", "complete", "command", "seeds", "wall_time_s",
-            "finished_at", "dcbench_version", "torch_version", "avalanche_version",
-            "python_version", "git_commit", "machine", "cpu_count", "cuda", "files"]
-    frame = pd.DataFrame(rows)
-    if frame.empty:
-        return pd.DataFrame(columns=base)
-    return frame
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=RUN_COLUMNS)
 
 
 # --- condensation and evaluation ---------------------------------------------------------
@@ -232,28 +227,21 @@ CONDENSE_COLUMNS = ["run_id", "path", "set_path", "grid_path", "dataset", "metho
                     "finished_at"]
 
 
-def load_condense(source: str | Path | Iterable[str | Path] | None = None) -> pd.DataFrame:
+def load_condense(source: Source = None) -> pd.DataFrame:
     """Finished condensation runs, one row each (dataset, method, ipc, preset, seed, paths)."""
     rows = []
-    for path in _as_paths(source, ["condense"], False):
-        run = read_run(path)
+    for run in read_runs(source, "condense"):
         m, c = run.manifest or {}, run.config
-        seeds = m.get("seeds") or [None]
         rows.append({
             "run_id": run.run_id,
             "path": str(run.path),
             "set_path": str(run.path / "set.pt"),
             "grid_path": str(run.path / "set.png"),
-            "dataset": c.get("dataset"),
-            "method": c.get("method"),
-            "ipc": c.get("ipc"),
-            "preset": c.get("preset"),
-            "seed": seeds[0],
+            **{key: c.get(key) for key in ("dataset", "method", "ipc", "preset")},
+            "seed": (m.get("seeds") or [None])[0],
             "overrides": c.get("overrides") or {},
             "condense_time_s": m.get("condensation_wall_time_s", m.get("wall_time_s")),
-            "wall_time_s": m.get("wall_time_s"),
-            "command": m.get("command"),
-            "finished_at": m.get("finished_at"),
+            **{key: m.get(key) for key in ("wall_time_s", "command", "finished_at")},
         })
     return pd.DataFrame(rows, columns=CONDENSE_COLUMNS)
 
@@ -271,10 +259,7 @@ def resolve_set_path(text: str | None, root: Path) -> Path | None:
         return None
     p = Path(text)
     candidates = [p, root.parent / p, root / "condense" / p.parent.name / p.name]
-    for c in candidates:
-        if c.is_file():
-            return c
-    return None
+    return next((c for c in candidates if c.is_file()), None)
 
 
 def _condense_manifest(set_path: Path | None) -> dict[str, Any]:
@@ -286,9 +271,7 @@ def _condense_manifest(set_path: Path | None) -> dict[str, Any]:
         return {}
 
 
-def load_evaluations(
-    source: str | Path | Iterable[str | Path] | None = None, dedupe: bool = True
-) -> pd.DataFrame:
+def load_evaluations(source: Source = None, dedupe: bool = True) -> pd.DataFrame:
     """Every accuracy of every evaluate run, one row per trained model (long form).
 
     Columns: the set's dataset, method, ipc, preset and seed; ``model`` (the spec) and
@@ -299,41 +282,31 @@ def load_evaluations(
     """
     root = Path(source) if isinstance(source, str | Path) else results_root()
     rows = []
-    for path in _as_paths(source, ["evaluate"], False):
-        run = read_run(path)
+    for run in read_runs(source, "evaluate"):
         metrics = run.metrics or {}
         info = metrics.get("set") or {}
         protocol = metrics.get("protocol") or {}
         m = run.manifest or {}
-        eval_seeds = m.get("seeds") or [None]
         set_path = resolve_set_path(info.get("path"), root)
         cmanifest = _condense_manifest(set_path)
-        for spec, result in (metrics.get("models") or {}).items():
-            for i, acc in enumerate(result.get("accuracies") or []):
-                rows.append({
-                    "run_id": run.run_id,
-                    "path": str(run.path),
-                    "dataset": info.get("dataset"),
-                    "method": info.get("method"),
-                    "ipc": info.get("ipc"),
-                    "preset": info.get("preset") or (cmanifest.get("config") or {}).get(
-                        "preset"),
-                    "seed": info.get("seed"),
-                    "set_path": str(set_path) if set_path else info.get("path"),
-                    "set_run": set_path.parent.name if set_path else None,
-                    "condense_time_s": info.get("wall_time_s"),
-                    "iterations_done": info.get("iterations_done"),
-                    "model": spec,
-                    "index": i,
-                    "accuracy": float(acc),
-                    "epochs": protocol.get("epochs"),
-                    "num_models": protocol.get("num_models"),
-                    "augment": protocol.get("augment"),
-                    "eval_seed": eval_seeds[0],
-                    "command": m.get("command"),
-                    "condense_command": cmanifest.get("command"),
-                    "finished_at": m.get("finished_at"),
-                })
+        per_run = {  # the same for every model trained in the run
+            "run_id": run.run_id,
+            "path": str(run.path),
+            **{key: info.get(key) for key in ("dataset", "method", "ipc", "seed",
+                                              "iterations_done")},
+            "preset": info.get("preset") or (cmanifest.get("config") or {}).get("preset"),
+            "set_path": str(set_path) if set_path else info.get("path"),
+            "set_run": set_path.parent.name if set_path else None,
+            "condense_time_s": info.get("wall_time_s"),
+            **{key: protocol.get(key) for key in ("epochs", "num_models", "augment")},
+            "eval_seed": (m.get("seeds") or [None])[0],
+            "command": m.get("command"),
+            "condense_command": cmanifest.get("command"),
+            "finished_at": m.get("finished_at"),
+        }
+        rows += [{**per_run, "model": spec, "index": i, "accuracy": float(acc)}
+                 for spec, result in (metrics.get("models") or {}).items()
+                 for i, acc in enumerate(result.get("accuracies") or [])]
     frame = pd.DataFrame(rows, columns=EVAL_COLUMNS)
     if dedupe and not frame.empty:
         key = ["set_path", "eval_seed", "model", "epochs", "num_models", "augment", "index"]

@@ -7,7 +7,7 @@ re-run and nothing is ever silently overwritten.
 
 from dcbench.results.io import atomic_write_bytes, atomic_write_json, atomic_write_text
 from dcbench.results.manifest import environment_info, make_manifest
-from dcbench.results.rundir import RunDir, fresh_run_dir, results_root
+from dcbench.results.rundir import RunDir, results_root
 
 __all__ = [
     "RunDir",
@@ -15,7 +15,6 @@ __all__ = [
     "atomic_write_json",
     "atomic_write_text",
     "environment_info",
-    "fresh_run_dir",
     "make_manifest",
     "results_root",
 ]

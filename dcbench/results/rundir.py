@@ -132,9 +132,6 @@ class RunDir:
         make_dirs(path)
         return run
 
-    def created_now(self) -> bool:
-        return not self.resumed
-
     # ------------------------------------------------------------------ files
     def file(self, name: str) -> Path:
         return self.path / name
@@ -175,7 +172,3 @@ class RunDir:
     def __str__(self) -> str:
         return str(self.path)
 
-
-def fresh_run_dir(kind: str, name: str, root: str | Path | None = None) -> Path:
-    """The path of :meth:`RunDir.fresh` (for callers that only need the directory)."""
-    return RunDir.fresh(kind, name, root).path

@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dcbench import config as cfg
-from dcbench.config import ConfigError
-from dcbench.errors import DcbenchError
+from dcbench.config import ConfigError, named
 from dcbench.evaluation.config import EvaluateConfig
 
 
@@ -23,16 +22,6 @@ def _dataset_shape(name: str) -> tuple[int, int, tuple[int, int]] | None:
     if entry.channels and entry.image_size and entry.num_classes:
         return entry.channels, entry.num_classes, tuple(entry.image_size)
     return None
-
-
-def _named(key: str, fn: Any, *args: Any) -> Any:
-    """Run a registry lookup or check; its message gets the key in front."""
-    try:
-        return fn(*args)
-    except ConfigError:
-        raise
-    except DcbenchError as exc:
-        raise ConfigError(f"{key}: {exc}") from None
 
 
 @dataclass
@@ -52,9 +41,9 @@ class CondenseTaskConfig:
         from dcbench.condense import CONDENSERS
         from dcbench.condense.config import check_method_settings
 
-        shapes = [_named("dataset", _dataset_shape, ds) for ds in self.dataset]
+        shapes = [named("dataset", _dataset_shape, ds) for ds in self.dataset]
         for m in self.methods:
-            _named("methods", CONDENSERS.get, m)
+            named("methods", CONDENSERS.get, m)
         self.methods = [m.lower() for m in self.methods]
         if not self.methods:
             raise ConfigError("methods: no methods given")
@@ -66,7 +55,7 @@ class CondenseTaskConfig:
                               self.ipc)
         if self.evaluation is not None:
             channels, classes, size = next((s for s in shapes if s), (1, 10, (28, 28)))
-            _named("evaluation.models", self.evaluation.check_models, channels, classes, size)
+            named("evaluation.models", self.evaluation.check_models, channels, classes, size)
 
     def units(self) -> list[tuple[str, str, int, int]]:
         """(dataset, method, ipc, seed) in the order they run: cheap methods and small ipc

@@ -1,7 +1,9 @@
-"""Run directories are fresh and never reused; manifests say how a result was made."""
+"""Run directories: fresh ones never clash, named ones resume only the same run, outputs are
+checked before work; manifests say how a result was made."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -9,7 +11,8 @@ import pytest
 import torch
 
 import dcbench
-from dcbench.results import environment_info, fresh_run_dir, make_manifest
+from dcbench.errors import DcbenchError
+from dcbench.results import RunDir, environment_info, make_manifest
 from dcbench.results.manifest import command_line
 from dcbench.results.rundir import results_root, slug
 
@@ -25,13 +28,58 @@ def test_results_root_follows_the_environment(
 
 def test_fresh_run_dirs_never_clash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DCBENCH_RESULTS", str(tmp_path))
-    dirs = [fresh_run_dir("evaluate", "toy dc/ipc1") for _ in range(5)]
+    dirs = [RunDir.fresh("evaluate", "toy dc/ipc1").path for _ in range(5)]
     assert len(set(dirs)) == 5
     for d in dirs:
         assert d.is_dir() and d.parent == tmp_path / "evaluate" and not any(d.iterdir())
         assert "toy-dc-ipc1" in d.name and "/" not in d.name
-    explicit = fresh_run_dir("nas", "x", root=tmp_path / "elsewhere")
+    explicit = RunDir.fresh("nas", "x", root=tmp_path / "elsewhere").path
     assert explicit.parent == tmp_path / "elsewhere" / "nas"
+
+
+def test_open_creates_resumes_the_same_run_and_refuses_another(tmp_path: Path) -> None:
+    out = tmp_path / "a" / "run"
+    run = RunDir.open("continual", out, {"ipc": 2, "seed": 0})
+    assert out.is_dir() and not run.resumed
+    run.write_config({"ipc": 2, "seed": 0, "jobs": 4}, {"ipc": 2, "seed": 0}, extra=1)
+    record = json.loads((out / "config.json").read_text())
+    assert record == {"kind": "continual", "config": {"ipc": 2, "seed": 0, "jobs": 4},
+                      "identity": {"ipc": 2, "seed": 0}, "extra": 1}
+    again = RunDir.open("continual", out, {"seed": 0, "ipc": 2})
+    assert again.resumed and again.read_config() == record
+    with pytest.raises(DcbenchError, match=r"other settings \(ipc: 2 → 3\)"):
+        RunDir.open("continual", out, {"ipc": 3, "seed": 0})
+    with pytest.raises(DcbenchError, match="holds a continual run, not a nas run"):
+        RunDir.open("nas", out, {"ipc": 2, "seed": 0})
+
+
+def test_open_adopts_only_known_files_and_old_configs(tmp_path: Path) -> None:
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "set.pt").write_bytes(b"x")
+    assert RunDir.open("condense", old, {"a": 1}, adopt=("set.pt",)).resumed
+    with pytest.raises(DcbenchError, match="is not a condense run directory"):
+        RunDir.open("condense", old, {"a": 1})
+    legacy = tmp_path / "legacy"
+    legacy.mkdir()
+    (legacy / "config.json").write_text(json.dumps({"kind": "nas", "settings": {"a": 1}}))
+    run = RunDir.open("nas", legacy, {"a": 1}, identity_of=lambda r: r["settings"])
+    assert run.resumed
+    with pytest.raises(DcbenchError, match="other settings"):
+        RunDir.open("nas", legacy, {"a": 2}, identity_of=lambda r: r["settings"])
+
+
+@pytest.mark.parametrize("where", ["file", "under-file", "proc"])
+def test_unusable_output_locations_are_one_line_errors(tmp_path: Path, where: str) -> None:
+    blocker = tmp_path / "f"
+    blocker.write_text("x")
+    path = {"file": blocker, "under-file": blocker / "run",
+            "proc": Path("/proc/dcbench-test/run")}[where]
+    with pytest.raises(DcbenchError, match=r"cannot (use|create) ") as info:
+        RunDir.open("evaluate", path, {})
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+    with pytest.raises(DcbenchError):
+        RunDir.fresh("evaluate", "x", root=path)
 
 
 def test_slug() -> None:

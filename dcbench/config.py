@@ -144,6 +144,13 @@ def _flattened(cls: type) -> tuple[str, ...]:
     return tuple(getattr(cls, "FLATTEN", ()))
 
 
+def allowed_keys(cls: type) -> list[str]:
+    """The keys a mapping for ``cls`` may hold (flattened fields' own keys included)."""
+    types_, flat = hints(cls), _flattened(cls)
+    return [k for k in types_ if k not in flat] + [
+        k for name in flat for k in field_names(types_[name])]
+
+
 def check_keys(data: Mapping[str, Any], allowed: Iterable[str], where: str = "",
                required: Iterable[str] = ()) -> None:
     """One error naming every unknown and every missing key."""
@@ -171,7 +178,7 @@ def load(cls: type[T], data: Mapping[str, Any] | None, where: str = "") -> T:
     types_ = hints(cls)
     flat = _flattened(cls)
     nested_keys = {name: field_names(types_[name]) for name in flat}
-    allowed = [k for k in types_ if k not in flat] + [k for v in nested_keys.values() for k in v]
+    allowed = allowed_keys(cls)
     required = [f.name for f in dataclasses.fields(cls) if f.init and f.name not in flat
                 and f.default is dataclasses.MISSING
                 and f.default_factory is dataclasses.MISSING]
@@ -204,16 +211,8 @@ def _validate(obj: Any, where: str, fields: Mapping[str, Any]) -> None:
 
 def update(obj: T, overrides: Mapping[str, Any] | None, where: str = "") -> T:
     """``obj`` with ``overrides`` applied under the same rule as :func:`load`; validated."""
-    if not overrides:
-        _validate(obj, where, hints(type(obj)))
-        return obj
     base = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj) if f.init}
-    return load(type(obj), {**base, **overrides}, where)
-
-
-def to_dict(obj: Any) -> dict[str, Any]:
-    """A config as plain data (what config.json and manifests record)."""
-    return dataclasses.asdict(obj)
+    return load(type(obj), {**base, **(overrides or {})}, where)
 
 
 # --------------------------------------------------------------------------- layers

@@ -142,15 +142,12 @@ class TensorBuffer(ExemplarsBuffer):
         if self.source is not None:
             return self.source(exp)
         data = exp.dataset.eval()
-        loader = DataLoader(data, batch_size=1024, shuffle=False,
-                            collate_fn=getattr(data, "collate_fn", None))
-        xs, ys = [], []
-        for batch in loader:
-            xs.append(batch[0].float())
-            ys.append(torch.as_tensor(batch[1]).long())
-        if not xs:
+        batches = list(DataLoader(data, batch_size=1024, shuffle=False,
+                                  collate_fn=getattr(data, "collate_fn", None)))
+        if not batches:
             raise DcbenchError(f"experience {exp.current_experience} has no data")
-        x, y = torch.cat(xs), torch.cat(ys)
+        x = torch.cat([batch[0].float() for batch in batches])
+        y = torch.cat([torch.as_tensor(batch[1]).long() for batch in batches])
         k = int(y.max()) + 1
         c = x.shape[1]
         ds = ClassDataset(f"experience-{exp.current_experience}", x, y, x[:1], y[:1],
@@ -162,14 +159,7 @@ def _task_label(exp: Any) -> int:
     label = getattr(exp, "task_label", None)
     if label is not None:
         return int(label)
-    labels = getattr(exp, "task_labels", None) or [0]
-    return int(labels[0])
-
-
-def _rng_devices(device: torch.device) -> list[int]:
-    if device.type == "cuda":
-        return [device.index if device.index is not None else torch.cuda.current_device()]
-    return []
+    return int((getattr(exp, "task_labels", None) or [0])[0])
 
 
 class CondensedBuffer(TensorBuffer):
@@ -241,7 +231,10 @@ class CondensedBuffer(TensorBuffer):
         request = CondenseRequest(dataset, ipc=self.ipc, seed=derive_seed(self.seed, eid, 0xB0F),
                                   device=self.device, progress=self.progress, classes=new,
                                   checkpoint=checkpoint)
-        with torch.random.fork_rng(devices=_rng_devices(self.device)):
+        dev = self.device
+        devices = [] if dev.type != "cuda" else [
+            dev.index if dev.index is not None else torch.cuda.current_device()]
+        with torch.random.fork_rng(devices=devices):
             sset = condense(self.method, request, self.preset, self.settings)
         if checkpoint is not None and checkpoint.exists():
             checkpoint.unlink()
@@ -315,12 +308,10 @@ class ReservoirBuffer(TensorBuffer):
         weights = torch.cat([self.weights, new_w])
         order = torch.argsort(weights, descending=True, stable=True)[: self.max_size]
         n_old = len(self.weights)
-        old = order[order < n_old]
-        fresh = idx[order[order >= n_old] - n_old]
+        old, new = order[order < n_old], order[order >= n_old] - n_old
         self._keep(old)
-        self.weights = self.weights[old]
-        self._append(dataset.x_train[fresh], dataset.y_train[fresh], _task_label(exp))
-        self.weights = torch.cat([self.weights, new_w[order[order >= n_old] - n_old]])
+        self._append(dataset.x_train[idx[new]], dataset.y_train[idx[new]], _task_label(exp))
+        self.weights = torch.cat([self.weights[old], new_w[new]])
 
     def resize(self, strategy: Any, new_size: int) -> None:
         self.max_size = new_size

@@ -91,9 +91,7 @@ def command(task_file, dataset, experiences, ipc, buffers, method, protocol, see
     from dcbench.condense.config import method_fields
     from dcbench.continual.config import ContinualConfig
 
-    base: dict[str, Any] = {}
-    if task_file is not None:
-        base = _task_settings(task_file, preset)
+    base: dict[str, Any] = _task_settings(task_file, preset) if task_file is not None else {}
     options: dict[str, Any] = {
         "dataset": dataset, "experiences": experiences, "ipc": ipc, "method": method,
         "protocol": protocol, "epochs": epochs, "model": model, "buffers": buffers,

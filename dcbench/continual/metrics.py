@@ -57,11 +57,7 @@ class UnitResult:
     @property
     def matrix(self) -> list[list[float | None]]:
         t = len(self.classes)
-        rows = []
-        for rec in self.steps:
-            accs = rec.accuracies
-            rows.append([accs[j] if j < len(accs) else None for j in range(t)])
-        return rows
+        return [(rec.accuracies + [None] * t)[:t] for rec in self.steps]
 
     @property
     def average_accuracy(self) -> list[float]:
@@ -101,8 +97,7 @@ def average_forgetting(rows: list[list[float]]) -> float:
     t = len(rows)
     if t < 2:
         return float("nan")
-    last = rows[-1]
-    drops = [max(rows[k][j] for k in range(j, t - 1)) - last[j] for j in range(t - 1)]
+    drops = [max(rows[k][j] for k in range(j, t - 1)) - rows[-1][j] for j in range(t - 1)]
     return sum(drops) / len(drops)
 
 

@@ -71,23 +71,14 @@ def harmonise(datasets: Sequence[ClassDataset], image_format: str = "rgb32") -> 
                 f"{k} classes, {ds.name} has {ds.num_classes}"
             )
     channels, size = FORMATS[image_format]
-    converted = []
-    for ds in datasets:
-        converted.append(
-            [_convert(ds.denormalize(x), channels, size) for x in (ds.x_train, ds.x_test)]
-        )
+    converted = [[_convert(ds.denormalize(x), channels, size) for x in (ds.x_train, ds.x_test)]
+                 for ds in datasets]
     mean, std = _pooled_stats([c[0] for c in converted])
-    view_m = torch.tensor(mean).view(1, -1, 1, 1)
-    view_s = torch.tensor(std).view(1, -1, 1, 1)
-    out = []
-    for ds, (x_train, x_test) in zip(datasets, converted, strict=True):
-        x_train.sub_(view_m).div_(view_s)
-        x_test.sub_(view_m).div_(view_s)
-        out.append(ClassDataset(
-            f"{ds.name}@{image_format}", x_train, ds.y_train.clone(), x_test, ds.y_test.clone(),
-            list(datasets[0].class_names), mean, std,
-        ))
-    return out
+    m, s = (torch.tensor(v).view(1, -1, 1, 1) for v in (mean, std))
+    return [ClassDataset(f"{ds.name}@{image_format}", x_train.sub_(m).div_(s), ds.y_train.clone(),
+                         x_test.sub_(m).div_(s), ds.y_test.clone(), list(datasets[0].class_names),
+                         mean, std)
+            for ds, (x_train, x_test) in zip(datasets, converted, strict=True)]
 
 
 def _convert(x: Tensor, channels: int, size: tuple[int, int]) -> Tensor:

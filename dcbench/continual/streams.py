@@ -45,11 +45,6 @@ class ExperienceSource:
         mask = torch.isin(ds.y_test, torch.tensor(self.classes))
         return ds.x_test[mask], ds.y_test[mask]
 
-    def train_tensors(self) -> tuple[Tensor, Tensor]:
-        ds = self.dataset
-        idx = torch.cat([ds.class_indices(c) for c in self.classes])
-        return ds.x_train[idx], ds.y_train[idx]
-
 
 @dataclass
 class DcbenchStream:
@@ -106,10 +101,8 @@ def avalanche_dataset(
 
     y = y.to(torch.int64)
     labels = y.tolist()
-    if isinstance(task_labels, int):
-        tasks = [task_labels] * len(labels)
-    else:
-        tasks = [int(t) for t in task_labels]
+    tasks = [task_labels] * len(labels) if isinstance(task_labels, int) else [
+        int(t) for t in task_labels]
     return ClassificationDataset(
         [TensorDataset(x, y)],
         data_attributes=[
@@ -150,35 +143,26 @@ def class_incremental_stream(
 
     k = dataset.num_classes
     per_exp = check_split(k, n_experiences, dataset.name)
-    if class_order is None:
-        order = draw_class_order(k, seed)
-    else:
-        order = [int(c) for c in class_order]
-        if sorted(order) != list(range(k)):
-            raise DcbenchError(
-                f"class_order must be a permutation of 0..{k - 1} for {dataset.name}; "
-                f"got {order}"
-            )
+    order = draw_class_order(k, seed) if class_order is None else [int(c) for c in class_order]
+    if sorted(order) != list(range(k)):
+        raise DcbenchError(
+            f"class_order must be a permutation of 0..{k - 1} for {dataset.name}; got {order}"
+        )
     counts = dataset.class_counts()
-    empty = [dataset.class_names[c] for c in range(k) if counts[c] == 0]
     test_counts = torch.bincount(dataset.y_test, minlength=k).tolist()
-    empty += [dataset.class_names[c] for c in range(k) if test_counts[c] == 0]
+    empty = [dataset.class_names[c] for c in range(k) if counts[c] == 0 or test_counts[c] == 0]
     if empty:
         raise DcbenchError(
             f"{dataset.name}: every class needs train and test images; empty: "
             f"{', '.join(sorted(set(empty)))}"
         )
-    streams = {
-        "train": avalanche_dataset(dataset.x_train, dataset.y_train),
-        "test": avalanche_dataset(dataset.x_test, dataset.y_test),
-    }
+    streams = {"train": avalanche_dataset(dataset.x_train, dataset.y_train),
+               "test": avalanche_dataset(dataset.x_test, dataset.y_test)}
     benchmark = with_task_labels(class_incremental_benchmark(
         streams, class_order=order, num_classes_per_exp=[per_exp] * n_experiences
     ))
-    sources = [
-        ExperienceSource(dataset, order[i * per_exp:(i + 1) * per_exp])
-        for i in range(n_experiences)
-    ]
+    sources = [ExperienceSource(dataset, order[i * per_exp:(i + 1) * per_exp])
+               for i in range(n_experiences)]
     return DcbenchStream(benchmark, sources, k, f"split-{dataset.name}")
 
 
@@ -204,8 +188,5 @@ def dataset_sequence_stream(datasets: Sequence[ClassDataset]) -> DcbenchStream:
         train=[avalanche_dataset(ds.x_train, ds.y_train) for ds in datasets],
         test=[avalanche_dataset(ds.x_test, ds.y_test) for ds in datasets],
     )))
-    sources = [
-        ExperienceSource(ds, sorted(torch.unique(ds.y_train).tolist())) for ds in datasets
-    ]
-    name = "→".join(ds.name for ds in datasets)
-    return DcbenchStream(benchmark, sources, k, name)
+    sources = [ExperienceSource(ds, sorted(torch.unique(ds.y_train).tolist())) for ds in datasets]
+    return DcbenchStream(benchmark, sources, k, "→".join(ds.name for ds in datasets))

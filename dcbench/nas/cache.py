@@ -32,16 +32,12 @@ def default_cache_root() -> Path:
     return results_root() / "nas" / "cache"
 
 
-def _update(h: Any, t: torch.Tensor) -> None:
-    t = t.detach().cpu().contiguous()
-    h.update(f"{t.dtype}{tuple(t.shape)}".encode())
-    h.update(t.view(-1).view(torch.uint8).numpy() if t.numel() else b"")
-
-
 def tensor_digest(*tensors: torch.Tensor) -> str:
     h = hashlib.blake2b(digest_size=20)
     for t in tensors:
-        _update(h, t)
+        t = t.detach().cpu().contiguous()
+        h.update(f"{t.dtype}{tuple(t.shape)}".encode())
+        h.update(t.view(-1).view(torch.uint8).numpy() if t.numel() else b"")
     return h.hexdigest()
 
 
@@ -76,9 +72,8 @@ class ResultCache:
         return directory / f"{spec_filename(spec)}.seed{seed}.json"
 
     def get(self, directory: Path, spec: str, seed: int) -> dict[str, Any] | None:
-        path = self.path(directory, spec, seed)
         try:
-            record = json.loads(path.read_text())
+            record = json.loads(self.path(directory, spec, seed).read_text())
         except (OSError, ValueError):
             return None
         if not isinstance(record, dict) or record.get("spec") != spec or \

@@ -13,14 +13,11 @@ from dcbench.cli_common import (
 )
 
 
-def _space_help() -> str:
-    return ("Search space: convnet-grid (the paper's 720 ConvNets), convnet-grid-small (15 "
-            "ConvNets spanning every axis value, CPU-sized); custom grids via a task file "
-            "(tasks/nas-*.yaml).")
-
-
 @click.command("nas", context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--space", default="convnet-grid-small", show_default=True, help=_space_help())
+@click.option("--space", default="convnet-grid-small", show_default=True,
+              help="Search space: convnet-grid (the paper's 720 ConvNets), convnet-grid-small "
+                   "(15 ConvNets spanning every axis value, CPU-sized); custom grids via a task "
+                   "file (tasks/nas-*.yaml).")
 @click.option("--proxy", "proxies", default="condensed,random,herding,early-stopping",
               show_default=True,
               help="Comma-separated proxies: condensed, random, herding, kcenter, forgetting, "
@@ -93,6 +90,7 @@ def command(space, proxies, dataset, ipc, condensed_set, assignments, condense_s
     from dcbench.condense import CONDENSERS
     from dcbench.nas.config import NASConfig
     from dcbench.nas.experiment import run_nas
+    from dcbench.report.render import fmt_num as _f
 
     if address and executor == "local":
         executor = "ray"
@@ -128,9 +126,3 @@ def command(space, proxies, dataset, ipc, condensed_set, assignments, condense_s
                    f"{_f(p['speedup_vs_whole'], 1):>7s}x")
     click.echo(f"units: {result.jobs_run} run, {result.jobs_cached} from the cache")
     click.echo(f"results: {result.run_dir}")
-
-
-def _f(v, digits: int = 2) -> str:
-    from dcbench.report.render import fmt_num as _fmt
-
-    return _fmt(v, digits)

@@ -78,11 +78,9 @@ class LocalExecutor(Executor):
             self.threads = default_threads(workers) if workers > 1 else torch.get_num_threads()
 
     def run(self, jobs: Sequence[Job], data: TrainData, on_result: OnResult) -> None:
-        if not jobs:
-            return
         if self.workers == 1:
             self._run_here(jobs, data, on_result)
-        else:
+        elif jobs:
             self._run_pool(jobs, data, on_result)
 
     def _run_here(self, jobs: Sequence[Job], data: TrainData, on_result: OnResult) -> None:
@@ -181,12 +179,9 @@ class RayExecutor(Executor):
         ray = _import_ray()
         started = False
         if not ray.is_initialized():
-            kwargs: dict[str, Any] = {"log_to_driver": False, "configure_logging": False}
-            if self.address:
-                ray.init(address=self.address, **kwargs)
-            else:
-                ray.init(num_cpus=self.workers * self.threads, include_dashboard=False,
-                         **kwargs)
+            where = {"address": self.address} if self.address else {
+                "num_cpus": self.workers * self.threads, "include_dashboard": False}
+            ray.init(**where, log_to_driver=False, configure_logging=False)
             started = True
         pending: dict[Any, Job] = {}
         try:

@@ -33,29 +33,25 @@ def _pair(a: Sequence[float], b: Sequence[float]) -> tuple[np.ndarray, np.ndarra
     return x, y
 
 
-def _undefined(x: np.ndarray, y: np.ndarray) -> bool:
-    return len(x) < 2 or np.ptp(x) == 0 or np.ptp(y) == 0 or not (
-        np.isfinite(x).all() and np.isfinite(y).all())
+def _correlation(test: Any, a: Sequence[float], b: Sequence[float]) -> float:
+    """``test``'s statistic; NaN when undefined (fewer than 2, constant or non-finite values)."""
+    x, y = _pair(a, b)
+    if len(x) < 2 or np.ptp(x) == 0 or np.ptp(y) == 0 or not (
+            np.isfinite(x).all() and np.isfinite(y).all()):
+        return math.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return float(test(x, y).statistic)
 
 
 def spearman(a: Sequence[float], b: Sequence[float]) -> float:
     """Spearman's rank correlation (average ranks for ties); NaN when undefined."""
-    x, y = _pair(a, b)
-    if _undefined(x, y):
-        return math.nan
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return float(stats.spearmanr(x, y).statistic)
+    return _correlation(stats.spearmanr, a, b)
 
 
 def kendall(a: Sequence[float], b: Sequence[float]) -> float:
     """Kendall's tau-b (ties corrected); NaN when undefined."""
-    x, y = _pair(a, b)
-    if _undefined(x, y):
-        return math.nan
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return float(stats.kendalltau(x, y).statistic)
+    return _correlation(stats.kendalltau, a, b)
 
 
 def ranking_order(scores: Sequence[float]) -> np.ndarray:

@@ -157,20 +157,14 @@ PROXIES.register("kcenter")(_coreset("kcenter", "k-center coreset"))
 PROXIES.register("forgetting")(_coreset("forgetting", "forgetting coreset"))
 
 
-def _whole_words(ctx: ProxyContext) -> str:
-    n, total = len(ctx.whole_idx), len(ctx.dataset.x_train)
-    if n == total:
-        return f"the whole training split ({n} images)"
-    return f"a stratified subset of {n} of the {total} training images"
-
-
 @PROXIES.register(GROUND_TRUTH)
 def whole_proxy(ctx: ProxyContext) -> ProxyData:
-    idx = ctx.whole_idx
-    ds = ctx.dataset
-    desc = f"{_whole_words(ctx)}, {ctx.whole_epochs} epochs"
-    return ProxyData(GROUND_TRUTH, ds.x_train[idx], ds.y_train[idx], ctx.whole_epochs,
-                     len(idx), desc, 0.0, {"subset": len(idx) != len(ds.x_train)})
+    idx, ds = ctx.whole_idx, ctx.dataset
+    n, total = len(idx), len(ds.x_train)
+    words = f"the whole training split ({n} images)" if n == total else \
+        f"a stratified subset of {n} of the {total} training images"
+    return ProxyData(GROUND_TRUTH, ds.x_train[idx], ds.y_train[idx], ctx.whole_epochs, n,
+                     f"{words}, {ctx.whole_epochs} epochs", 0.0, {"subset": n != total})
 
 
 def early_stopping_plan(set_images: int, epochs: int, whole_images: int) -> tuple[int, int]:
@@ -198,33 +192,30 @@ def early_stopping_proxy(ctx: ProxyContext) -> ProxyData:
     desc = (f"early stopping: {epochs} epoch(s) over {n} images of the ground truth's training "
             f"set = {passes} sample passes, matching the proxy sets' {ctx.set_images} images "
             f"x {ctx.epochs} epochs = {budget} (ratio {passes / budget:.2f})")
-    info = {"compute_budget": budget, "compute_ratio": round(passes / budget, 4)}
     return ProxyData("early-stopping", ds.x_train[idx], ds.y_train[idx], epochs, n, desc, 0.0,
-                     info)
+                     {"compute_budget": budget, "compute_ratio": round(passes / budget, 4)})
+
+
+def _stratified(labels: torch.Tensor, num_classes: int, per_class: int,
+                g: torch.Generator) -> torch.Tensor:
+    """All indices of ``labels`` (``per_class`` 0), or ``per_class`` random ones per class."""
+    if per_class <= 0:
+        return torch.arange(len(labels))
+    parts = []
+    for c in range(num_classes):
+        idx = torch.nonzero(labels == c, as_tuple=True)[0]
+        parts.append(idx[torch.randperm(len(idx), generator=g)[:per_class]])
+    return torch.cat(parts).sort().values
 
 
 def whole_indices(ds: ClassDataset, per_class: int, seed: int = 0) -> torch.Tensor:
     """Ground-truth training images: all (``per_class`` 0) or a seeded stratified subset."""
-    if per_class <= 0:
-        return torch.arange(len(ds.x_train))
-    g = generator(seed, 0x3401E)
-    parts = []
-    for c in range(ds.num_classes):
-        idx = ds.class_indices(c)
-        parts.append(idx[torch.randperm(len(idx), generator=g)[:per_class]])
-    return torch.cat(parts).sort().values
+    return _stratified(ds.y_train, ds.num_classes, per_class, generator(seed, 0x3401E))
 
 
 def scoring_indices(ds: ClassDataset, per_class: int, seed: int = 0) -> torch.Tensor:
     """Test images every candidate is scored on: all, or a seeded stratified subset."""
-    if per_class <= 0:
-        return torch.arange(len(ds.x_test))
-    g = generator(seed, 0x7E57)
-    parts = []
-    for c in range(ds.num_classes):
-        idx = torch.nonzero(ds.y_test == c, as_tuple=True)[0]
-        parts.append(idx[torch.randperm(len(idx), generator=g)[:per_class]])
-    return torch.cat(parts).sort().values
+    return _stratified(ds.y_test, ds.num_classes, per_class, generator(seed, 0x7E57))
 
 
 def build_proxies(names: list[str], ctx: ProxyContext) -> dict[str, ProxyData]:

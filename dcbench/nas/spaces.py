@@ -83,11 +83,18 @@ SPACES: Registry[Callable[[], SearchSpace]] = Registry("search space")
 def space_from_points(name: str, description: str, points: Sequence[dict[str, Any]],
                       model: str = "convnet") -> SearchSpace:
     """A space from option dicts; duplicates are an error (they would bias the ranking)."""
+    return _space(name, description, [(model, opts) for opts in points],
+                  f"search space {name!r}: candidate ")
+
+
+def _space(name: str, description: str, points: Sequence[tuple[str, dict[str, Any]]],
+           where: str) -> SearchSpace:
+    """A space from (model, options) pairs; a duplicate fails as ``<where><spec> appears twice``."""
     cands, seen = [], set()
-    for i, opts in enumerate(points):
+    for i, (model, opts) in enumerate(points):
         c = Candidate(i, model, dict(opts))
         if c.spec in seen:
-            raise DcbenchError(f"search space {name!r}: candidate {c.spec} appears twice")
+            raise DcbenchError(f"{where}{c.spec} appears twice")
         seen.add(c.spec)
         cands.append(c)
     if not cands:
@@ -185,20 +192,9 @@ def custom_space(value: dict[str, Any]) -> SearchSpace:
             + f" = {size}")
         return space_from_points(name, str(desc), list(iter_convnet_grid(axes)), model)
     specs = _as_list(value["candidates"], "space.candidates")
-    points, models = [], set()
-    for spec in specs:
-        model, opts = parse_model_spec(str(spec))
-        models.add(model)
-        points.append((model, opts))
-    cands, seen = [], set()
-    for i, (model, opts) in enumerate(points):
-        c = Candidate(i, model, opts)
-        if c.spec in seen:
-            raise DcbenchError(f"space.candidates: {c.spec} appears twice")
-        seen.add(c.spec)
-        cands.append(c)
-    desc = value.get("description") or f"{len(cands)} listed architectures"
-    return SearchSpace(name, str(desc), tuple(cands))
+    desc = value.get("description") or f"{len(specs)} listed architectures"
+    return _space(name, str(desc), [parse_model_spec(str(spec)) for spec in specs],
+                  "space.candidates: ")
 
 
 def resolve_space(value: str | dict[str, Any]) -> SearchSpace:

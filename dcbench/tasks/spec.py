@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +99,6 @@ class TaskFile:
     expected_time: dict[str, str]
     body: dict[str, Any]  # the kind's keys shared by every preset
     presets: dict[str, dict[str, Any]]
-    raw: dict[str, Any] = field(repr=False, default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -144,9 +143,6 @@ class TaskFile:
             kind = KindUnavailable if isinstance(exc, KindUnavailable) else TaskError
             raise kind(f"{where}: {exc}") from None
 
-    def first_line(self) -> str:
-        return self.description.strip().splitlines()[0] if self.description.strip() else ""
-
 
 def run_task(task: TaskFile, preset: str, assignments: dict[str, Any], options: Any) -> Any:
     """Validate ``task`` at ``preset`` with the ``--set`` assignments and run exactly that
@@ -167,7 +163,7 @@ def _check_common(path: Path, raw: dict[str, Any]) -> None:
     kind = raw.get("kind")
     if kind in KINDS:
         try:
-            allowed = _allowed_keys(KINDS.get(kind).config_class())
+            allowed = cfg.allowed_keys(KINDS.get(kind).config_class())
         except KindUnavailable:
             allowed = None
         if allowed is not None:
@@ -181,15 +177,6 @@ def _check_common(path: Path, raw: dict[str, Any]) -> None:
                         + ", ".join(repr(k) for k in missing))
     if problems:
         raise TaskError(f"{path}: " + "; ".join(problems))
-
-
-def _allowed_keys(cls: type) -> list[str]:
-    flat = getattr(cls, "FLATTEN", ())
-    types_ = cfg.hints(cls)
-    keys = [k for k in types_ if k not in flat]
-    for name in flat:
-        keys += cfg.field_names(types_[name])
-    return keys
 
 
 def load_task_file(path: str | Path, check: bool = True) -> TaskFile:
@@ -236,7 +223,7 @@ def load_task_file(path: str | Path, check: bool = True) -> TaskFile:
         path=path, kind=kind, description=raw["description"],
         expected_time={k: str(v) for k, v in expected.items()},
         body={k: v for k, v in raw.items() if k not in COMMON_KEYS},
-        presets=presets, raw=raw,
+        presets=presets,
     )
     if check:
         for name in presets:

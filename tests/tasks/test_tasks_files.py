@@ -29,7 +29,7 @@ def test_task_file_loads_and_validates(path: Path) -> None:
     assert task.kind in KINDS and path.stem.startswith(task.kind)
     assert {"quick", "paper"} <= set(task.presets)
     assert set(task.expected_time) == set(task.presets)
-    assert task.first_line()
+    assert task.description.strip()
     for preset in task.presets:
         assert task.config(preset) is not None
 

@@ -11,7 +11,7 @@ import click
 from dcbench import __version__
 from dcbench.cli_common import data_options, runtime_options, user_errors
 from dcbench.config import PRESETS
-from dcbench.runtime import keep_freed_memory
+from dcbench.runtime import keep_freed_memory, quiet_known_noise
 
 PAPER_MODELS = "convnet,mlp,lenet,alexnet,vgg11,resnet18"
 
@@ -42,6 +42,7 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, lazy={
     "tasks": ("dcbench.tasks.cli", "tasks_command"),
     "report": ("dcbench.report.cli", "report_command"),
+    "import": ("dcbench.importers", "import_command"),
 }, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dcbench")
 def cli() -> None:
@@ -178,7 +179,8 @@ def models_cmd() -> None:
     from dcbench.models import MODELS, model_options
 
     for name in MODELS.names():
-        opts = ", ".join(f"{k}={v}" for k, v in model_options(name).items())
+        opts = ", ".join(f"{k}={'auto' if v is None else v}"
+                         for k, v in model_options(name).items())
         click.echo(f"{name:10s} {opts}")
 
 
@@ -202,6 +204,7 @@ def run() -> None:
 
 def main() -> None:
     keep_freed_memory()  # see dcbench/runtime.py: ~1.5x faster CPU training steps
+    quiet_known_noise()
     try:
         cli.main(prog_name="dcbench", standalone_mode=True)
     except KeyboardInterrupt:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import logging
 import os
 import sys
 
@@ -46,6 +47,22 @@ def keep_freed_memory() -> bool:
     if ok:
         _state["malloc"] = "keep-freed"
     return ok
+
+
+class _NotOnThisMachine(logging.Filter):
+    """Drops torch's "No CUDA runtime is found, using CUDA_HOME=..." notice, which torch's C++
+    extension loader logs whenever ``torch.compile`` starts on a CPU machine that has CUDA
+    headers installed: it is not the user's business. Every other message passes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("No CUDA runtime is found")
+
+
+def quiet_known_noise() -> None:
+    """Install the filters above (before torch logs anything; calling it twice is harmless)."""
+    logger = logging.getLogger("torch.utils.cpp_extension")
+    if not any(isinstance(f, _NotOnThisMachine) for f in logger.filters):
+        logger.addFilter(_NotOnThisMachine())
 
 
 def runtime_info() -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""Fixtures shared across the test tree. Nothing here is autouse: request what you need."""
+"""Fixtures shared across the test tree. One is autouse: tests do not see other dcbench
+commands running on the machine; every other fixture is requested by name."""
 
 from __future__ import annotations
 
@@ -8,6 +9,13 @@ import pytest
 import torch
 
 from dcbench.data import ClassDataset, make_toy_dataset
+
+
+@pytest.fixture(autouse=True)
+def alone_on_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dcbench command a developer runs beside the tests must not change their threads or
+    add a hint line to their output (dcbench.device shares the cores with other commands)."""
+    monkeypatch.setattr("dcbench.device.other_dcbench_processes", lambda *a, **k: 0)
 
 
 @pytest.fixture

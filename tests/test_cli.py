@@ -270,3 +270,23 @@ def test_real_subprocess_condense_evaluate_and_an_error(tmp_path: Path) -> None:
     assert bad.stderr.strip().splitlines() == [f"Error: no synthetic set at {tmp_path}/missing.pt"]
     assert files_under(results) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]  # nothing written to cwd
+
+
+@pytest.mark.parametrize("where", ["out under a file", "results under /proc"])
+def test_unusable_output_locations_fail_in_one_line_before_work(where: str, tmp_path: Path,
+                                                                 saved_set: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    runner = CliRunner()
+    if where == "out under a file":
+        env, extra = {}, ["--out", str(blocker / "run")]
+    else:
+        env, extra = {"DCBENCH_RESULTS": "/proc/dcbench-results"}, []
+    res = runner.invoke(cli, ["condense", "--dataset", TOY, "--method", "random", "--ipc", "1",
+                              *FAST, *extra], env=env)
+    lines = [line for line in res.output.splitlines() if line.strip()]
+    assert res.exit_code == 1 and len(lines) == 1 and lines[0].startswith("Error: cannot ")
+    assert "Traceback" not in res.output and not (blocker.parent / "run").exists()
+    if where == "results under /proc":
+        res = runner.invoke(cli, ["evaluate", str(saved_set), *EVAL, *FAST], env=env)
+        assert res.exit_code == 1 and res.output.startswith("Error: cannot create /proc")

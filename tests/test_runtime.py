@@ -56,3 +56,62 @@ def test_env_opt_out_leaves_allocator_alone() -> None:
     applied, state, held_mb = _probe("tune", "default")
     assert (applied, state) == ("False", "default")
     assert held_mb < 64
+
+
+def test_the_cuda_home_notice_is_dropped_and_other_messages_pass() -> None:
+    import logging
+
+    from dcbench.runtime import quiet_known_noise
+
+    quiet_known_noise()
+    quiet_known_noise()
+    logger = logging.getLogger("torch.utils.cpp_extension")
+    seen: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.getMessage())
+
+    handler = Keep()
+    logger.addHandler(handler)
+    try:
+        logger.warning("No CUDA runtime is found, using CUDA_HOME='/usr/local'")
+        logger.warning("Error building extension 'x'")
+    finally:
+        logger.removeHandler(handler)
+    assert seen == ["Error building extension 'x'"]
+    assert sum(f.__class__.__name__ == "_NotOnThisMachine" for f in logger.filters) == 1
+
+
+def test_other_dcbench_processes_are_counted(tmp_path, monkeypatch) -> None:
+    monkeypatch.undo()  # the autouse fixture stubs the function out
+    from dcbench.device import other_dcbench_processes
+
+    def proc(pid: int, *argv: str) -> None:
+        (tmp_path / str(pid)).mkdir()
+        (tmp_path / str(pid) / "cmdline").write_bytes(b"\0".join(a.encode() for a in argv))
+
+    proc(101, "/venv/bin/python3", "/venv/bin/dcbench", "condense")
+    proc(102, "/venv/bin/dcbench", "evaluate", "x.pt")
+    proc(103, "python", "-m", "dcbench", "run", "nas")
+    proc(104, "python", "-m", "pytest", "tests/dcbench")
+    proc(105, "vim", "dcbench.txt")
+    (tmp_path / "self").mkdir()
+    assert other_dcbench_processes(tmp_path) == 3
+
+
+def test_threads_are_shared_with_other_dcbench_commands(monkeypatch, capsys) -> None:
+    import torch
+
+    from dcbench import device
+
+    before = torch.get_num_threads()
+    monkeypatch.setattr(device, "other_dcbench_processes", lambda: 1)
+    monkeypatch.setattr(device.os, "cpu_count", lambda: 2)
+    try:
+        assert device.set_threads(None) == 1
+        assert "1 other dcbench command(s) running: using 1 thread(s)" in capsys.readouterr().err
+        assert device.set_threads(2) == 2  # an explicit --threads is never overridden
+        assert capsys.readouterr().err == ""
+    finally:
+        torch.set_num_threads(before)

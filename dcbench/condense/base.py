@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from dcbench.data import ClassDataset
+from dcbench.data.registry import check_usable
 from dcbench.errors import DcbenchError
 from dcbench.registry import Registry
 
@@ -43,6 +44,8 @@ CONDENSERS: Registry[type] = Registry("condensation method")
 def check_request(request: CondenseRequest) -> None:
     """Reject impossible requests with a one-line message before any work starts."""
     ds = request.dataset
+    if request.classes is None:  # a whole dataset (not one experience of a stream)
+        check_usable(ds)
     if request.ipc < 1:
         raise DcbenchError(f"ipc must be at least 1 (got {request.ipc})")
     counts = ds.class_counts()

@@ -31,6 +31,7 @@ from torch.func import functional_call, grad, vmap
 
 from dcbench.condense.base import CONDENSERS, CondenseRequest, base_meta
 from dcbench.condense.checkpoint import load_checkpoint, save_checkpoint
+from dcbench.condense.divergence import DivergenceGuard
 from dcbench.condense.matching import DISTANCES, MULTIDIM_ONLY
 from dcbench.condense.synthetic_set import SyntheticSet
 from dcbench.errors import DcbenchError
@@ -143,6 +144,12 @@ class GradientMatcher:
         # The real images live on the device once; per-class index lists are sampled on CPU.
         self.real_x = ds.x_train.to(self.device)
         self.class_idx = {c: ds.class_indices(c) for c in self.classes}
+
+    def real_std(self) -> float:
+        """The standard deviation of (a fixed sample of) the real images of these classes."""
+        g = generator(self.request.seed, 0x57D)
+        x = torch.cat([self._sample_real(c, 256, g) for c in self.classes])
+        return float(x.std())
 
     # -- initialisation -------------------------------------------------------------------
     def _init_images(self) -> torch.Tensor:
@@ -282,11 +289,11 @@ class DCCondenser:
             total=config.iterations, initial=start, desc=f"dc ipc={request.ipc}",
             enabled=request.progress,
         )
+        guard = DivergenceGuard("dc", config.lr_img, matcher.real_std())
         for it in range(start, config.iterations):
             loss = matcher.iteration(it)
-            if not torch.isfinite(torch.tensor(loss)):
-                raise DcbenchError(f"dc: matching loss became {loss} at iteration {it}")
             history.append(loss)
+            guard.check(it, loss, matcher.images, history)
             bar.update(1)
             bar.set_postfix(loss=f"{loss:.4f}")
             done = it + 1
@@ -301,6 +308,8 @@ class DCCondenser:
         meta.update(
             iterations_done=config.iterations, wall_time_s=round(wall, 3), loss_history=history
         )
+        if guard.notes:
+            meta["warnings"] = guard.notes
         return SyntheticSet(matcher.images.detach().cpu(), matcher.labels.cpu(), meta)
 
 

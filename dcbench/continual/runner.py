@@ -72,16 +72,15 @@ def load_data(config: ContinualConfig, data_root: Any = None,
 def check_data(config: ContinualConfig, data: ClassDataset | list[ClassDataset]) -> None:
     """Impossible splits and budgets fail before any directory or work is created."""
     from dcbench.continual.streams import check_split
+    from dcbench.data.registry import check_usable
 
     datasets = data if isinstance(data, list) else [data]
     if isinstance(data, ClassDataset):
+        check_usable(data)
         check_split(data.num_classes, config.experiences, data.name)
-        if config.class_order is not None and sorted(config.class_order) != list(
-            range(data.num_classes)
-        ):
-            raise DcbenchError(
-                f"class_order must be a permutation of 0..{data.num_classes - 1}"
-            )
+        k = data.num_classes
+        if config.class_order is not None and sorted(config.class_order) != list(range(k)):
+            raise DcbenchError(f"class_order must be a permutation of 0..{k - 1}")
     for ds in datasets:
         counts = ds.class_counts()
         small = [ds.class_names[c] for c, n in enumerate(counts) if n < config.ipc]
@@ -185,7 +184,6 @@ def run_step(config: ContinualConfig, stream: Any, buffer_name: str, seed: int, 
     }
 
 
-
 # ---------------------------------------------------------------------- one (buffer, seed) unit
 def run_unit(config: ContinualConfig, data: Any, run_dir: Path, buffer: str, seed: int,
              device: torch.device, progress: bool, bar: Any = None) -> tuple[int, int]:
@@ -266,7 +264,6 @@ def config_record(config: ContinualConfig, dataset_name: str) -> dict[str, Any]:
     }
 
 
-
 # ---------------------------------------------------------------------- the experiment
 def run_experiment(config: ContinualConfig, *, out: Any = None, threads: int | None = None,
                    device: str = "auto", quiet: bool = False, data_root: Any = None,
@@ -290,8 +287,7 @@ def run_experiment(config: ContinualConfig, *, out: Any = None, threads: int | N
     run_dir = run.path
     if echo is not None:
         echo(f"run directory: {run_dir}")
-    name = data[0].name if isinstance(data, list) else data.name
-    record = config_record(config, name)
+    record = config_record(config, data[0].name if isinstance(data, list) else data.name)
     run.write_config(record["config"], config.identity(),
                      **{k: v for k, v in record.items() if k != "config"})
     t0 = time.perf_counter()
@@ -302,10 +298,8 @@ def run_experiment(config: ContinualConfig, *, out: Any = None, threads: int | N
     units = sorted(((b, s) for s in config.seeds for b in config.buffers),
                    key=lambda u: cost[u[0]] if jobs > 1 else 0)
     total_steps = len(units) * config.num_experiences
-    done_before = sum(
-        step_path(run_dir, b, s, k).exists()
-        for b, s in units for k in range(config.num_experiences)
-    )
+    done_before = sum(step_path(run_dir, b, s, k).exists()
+                      for b, s in units for k in range(config.num_experiences))
     bar = progress_bar(total=total_steps, initial=done_before, desc="continual",
                        enabled=not quiet)
     ran = skipped = 0
@@ -322,10 +316,8 @@ def run_experiment(config: ContinualConfig, *, out: Any = None, threads: int | N
         bar.close()
     metrics = write_outputs(config, data, run_dir, collect(config, data, run_dir), record)
     wall = time.perf_counter() - t0
-    compute = sum(
-        sum(u["step_wall_time_s"]) for b in metrics["buffers"].values()
-        for u in b["seeds"].values()
-    )
+    compute = sum(sum(u["step_wall_time_s"]) for b in metrics["buffers"].values()
+                  for u in b["seeds"].values())
     run.write_manifest(
         record["config"], config.seeds, wall,
         device=str(dev), threads=n_threads, jobs=jobs, steps_run=ran, steps_resumed=skipped,
@@ -343,11 +335,7 @@ def _run_parallel(config: ContinualConfig, data_root: Any, download: bool, run_d
                   done_before: int) -> tuple[int, int]:
     """Units in ``jobs`` spawned processes; the bar follows the step files as they appear."""
     cfg_dict = config.to_dict()
-    counts = [0, 0]
-
-    def on_result(i: int, result: tuple[int, int]) -> None:
-        counts[0] += result[0]
-        counts[1] += result[1]
+    results: list[tuple[int, int]] = []
 
     def poll() -> None:
         done = sum(1 for _ in (run_dir / STATE_DIR).rglob("step*.pt"))
@@ -355,5 +343,5 @@ def _run_parallel(config: ContinualConfig, data_root: Any, download: bool, run_d
 
     run_in_processes(
         _worker, [(cfg_dict, str(run_dir), b, s, threads, device, data_root, download)
-                  for b, s in units], jobs, on_result, poll=poll)
-    return counts[0], counts[1]
+                  for b, s in units], jobs, lambda i, result: results.append(result), poll=poll)
+    return sum(r[0] for r in results), sum(r[1] for r in results)

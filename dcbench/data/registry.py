@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import torch
+
 from dcbench.data.base import ClassDataset
 from dcbench.errors import DcbenchError
 from dcbench.registry import Registry
@@ -121,6 +123,22 @@ def load_dataset(name: str, root: str | Path | None = None, download: bool = Fal
     """
     entry, arg = split_spec(name)
     return entry.load(arg, resolve_root(root), download)
+
+
+def check_usable(ds: ClassDataset) -> ClassDataset:
+    """Refuse data no benchmark can run on (every command checks before its work): fewer
+    than two classes (nothing to tell apart, yet every method would run to the end) or a
+    class without test images (its accuracy would silently be missing from every score)."""
+    if ds.num_classes < 2:
+        raise DcbenchError(f"{ds.name} has {ds.num_classes} class; condensation and evaluation "
+                           "need at least two")
+    counts = torch.bincount(ds.y_test, minlength=ds.num_classes).tolist()
+    empty = [ds.class_names[c] for c, n in enumerate(counts) if n == 0]
+    if empty:
+        raise DcbenchError(f"{ds.name}: class{'es' if len(empty) > 1 else ''} "
+                           f"{', '.join(map(str, empty[:5]))} ha{'ve' if len(empty) > 1 else 's'}"
+                           " no test images; every class needs some to be scored")
+    return ds
 
 
 def dataset_names() -> list[str]:

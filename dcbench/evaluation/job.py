@@ -11,6 +11,7 @@ from typing import Any
 
 from dcbench.condense.synthetic_set import SyntheticSet
 from dcbench.data import ClassDataset, load_dataset
+from dcbench.data.registry import check_usable
 from dcbench.errors import DcbenchError
 from dcbench.evaluation.config import EvaluateConfig
 from dcbench.evaluation.protocol import evaluate_set
@@ -46,7 +47,7 @@ def evaluate_job(set_path: Path, config: EvaluateConfig, device, root: str | Non
                  download: bool, progress: bool) -> tuple[Path, dict[str, Any]]:
     """Evaluate the set at ``set_path`` with ``config``; returns (run directory, metrics)."""
     sset = SyntheticSet.load(set_path)
-    ds = dataset_for_set(sset, root, download)
+    ds = check_usable(dataset_for_set(sset, root, download))
     config.check_models(ds.channels, ds.num_classes, ds.image_size)
     config.validate()
     seed = config.seed_for(sset.meta)

@@ -21,9 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from dcbench.evaluation.protocol import EvalProtocol
 from dcbench.nas.cache import ResultCache, default_cache_root, tensor_digest, unit_key
 from dcbench.nas.config import NASConfig
+from dcbench.nas.estimate import estimate, probe_macs_per_s, proxy_passes
 from dcbench.nas.executors import EXECUTORS
 from dcbench.nas.proxies import (
     ProxyContext,
@@ -35,8 +38,8 @@ from dcbench.nas.proxies import (
 from dcbench.nas.spaces import SearchSpace, check_space, resolve_space
 from dcbench.nas.training import Job, TrainData
 from dcbench.progress import progress_bar
-from dcbench.results import RunDir
-from dcbench.results.rundir import slug
+from dcbench.results import RunDir, results_root
+from dcbench.results.rundir import check_location, slug
 
 
 @dataclass
@@ -91,6 +94,7 @@ def plan_jobs(space: SearchSpace, proxies: dict[str, ProxyData], seeds: list[int
 def run_nas(config: NASConfig) -> NASResult:
     """Run (or resume) the experiment described by ``config``; see the module docstring."""
     from dcbench.data import load_dataset
+    from dcbench.data.registry import check_usable
     from dcbench.device import resolve_device
 
     config.validate()
@@ -100,14 +104,24 @@ def run_nas(config: NASConfig) -> NASResult:
     executor = EXECUTORS.get(config.executor)(config.workers, config.threads, config.address)
     device = resolve_device(config.device)
     t_start = time.perf_counter()
+    check_location(Path(config.out) if config.out else results_root() / "nas")
 
-    ds = load_dataset(config.dataset, root=config.data_root, download=config.download)
+    ds = check_usable(load_dataset(config.dataset, root=config.data_root,
+                                   download=config.download))
     costs = check_space(space, ds.channels, ds.num_classes, ds.image_size)
     whole_idx = whole_indices(ds, settings["whole_per_class"])
     test_idx = scoring_indices(ds, settings["test_per_class"])
     x_test, y_test = ds.x_test[test_idx], ds.y_test[test_idx]
     echo(f"NAS on {ds.name}: space {space.name} ({len(space)} candidates), proxies "
          f"{', '.join(settings['proxies'])}, seeds {config.seeds}, top-k {config.top_k}")
+
+    passes = proxy_passes(settings["proxies"], config.ipc * ds.num_classes, settings["epochs"],
+                          len(whole_idx), settings["whole_epochs"])
+    threads = executor.threads or torch.get_num_threads()
+    guess = estimate(space, costs, passes, len(x_test), list(config.seeds), 0,
+                     executor.workers, probe_macs_per_s(space, costs, ds.channels,
+                                                        ds.num_classes, ds.image_size, device))
+    echo(guess.line(executor.workers, threads))
 
     ctx = ProxyContext(
         dataset=ds, ipc=config.ipc, epochs=settings["epochs"],
@@ -175,6 +189,7 @@ def run_nas(config: NASConfig) -> NASResult:
         bar.update(1)
         bar.set_postfix(proxy=job.proxy, acc=f"{record['accuracy']:.1f}")
 
+    t_train = time.perf_counter()
     try:
         executor.run(todo, data, on_result)
     finally:
@@ -187,6 +202,11 @@ def run_nas(config: NASConfig) -> NASResult:
     run.write_manifest(
         settings, seeds=list(config.seeds), wall_time_s=wall,
         units_total=len(jobs_all), units_run=len(todo), units_cached=len(jobs_all) - len(todo),
+        estimate={"units": guess.units, "seconds": round(guess.seconds, 1),
+                  "macs_per_s": guess.macs_per_s,
+                  "actual_training_seconds": round(time.perf_counter() - t_train, 1),
+                  "note": "estimated before the cache was read and proxies were made; actual: "
+                          "the training and testing of the units run now"},
         executor={"name": config.executor, **executor.describe()}, device=str(device),
         outputs={"config": "config.json", "candidates": "candidates.csv", "runs": "runs.csv",
                  "ranking": "ranking.json", "table": "ranking.md", "plot": "scatter.png"},

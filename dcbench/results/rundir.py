@@ -62,6 +62,18 @@ def make_dirs(path: Path) -> list[Path]:
     return created
 
 
+def check_location(path: Path) -> None:
+    """Fail now, creating nothing, if ``path`` could not be made a directory later (for runs
+    that load data or condense for minutes before their run directory is created)."""
+    for p in (path, *path.parents):
+        if p.exists():
+            if not p.is_dir():
+                raise DcbenchError(f"cannot use {path} as an output directory: {p} is a file")
+            if not os.access(p, os.W_OK):
+                raise DcbenchError(f"cannot create {path}: {p} is not writable")
+            return
+
+
 def _differences(saved: dict[str, Any], mine: dict[str, Any], limit: int = 3) -> str:
     keys = [k for k in sorted(set(saved) | set(mine)) if saved.get(k) != mine.get(k)]
     return ", ".join(f"{k}: {saved.get(k)!r} → {mine.get(k)!r}" for k in keys[:limit])

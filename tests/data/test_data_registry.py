@@ -105,3 +105,30 @@ def test_usps_upsampled_to_28(tmp_path: Path, no_network: None) -> None:
     assert ds.y_train.tolist() == [i % 10 for i in range(12)]
     unit = ds.denormalize(ds.x_train)
     assert 0.0 <= unit.min().item() and unit.max().item() <= 1.0
+
+
+@pytest.mark.parametrize("case, words", [
+    ("one class", "has 1 class; condensation and evaluation need at least two"),
+    ("no test images", "class 1 has no test images"),
+])
+def test_unusable_datasets_are_refused_in_one_line(tmp_path, case: str, words: str) -> None:
+    import numpy as np
+    from click.testing import CliRunner
+
+    from dcbench.cli import cli
+
+    rng = np.random.default_rng(0)
+    x_train = rng.random((20, 8, 8)).astype("float32")
+    x_test = rng.random((6, 8, 8)).astype("float32")
+    if case == "one class":
+        y_train, y_test = np.zeros(20, dtype="int64"), np.zeros(6, dtype="int64")
+    else:
+        y_train = np.repeat([0, 1], 10).astype("int64")
+        y_test = np.zeros(6, dtype="int64")
+    path = tmp_path / "mine.npz"
+    np.savez(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["condense", "--dataset", f"npz:{path}", "--method", "random",
+                                   "--ipc", "1", "--quiet", "--out", str(out)])
+    assert res.exit_code == 1 and words in res.output, res.output
+    assert res.output.strip().count("\n") == 0 and not out.exists()

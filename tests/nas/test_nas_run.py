@@ -209,3 +209,18 @@ def test_out_directory_resumes_the_same_run_and_refuses_another(
     (tmp_path / "foreign" / "notes.txt").write_text("mine")
     with pytest.raises(DcbenchError, match="not a nas run directory"):
         _run(tiny_settings, out=str(tmp_path / "foreign"))
+
+
+def test_an_unusable_out_fails_before_any_work(results_root: Path, tiny_settings: dict,
+                                               tmp_path: Path, monkeypatch) -> None:
+    from dcbench.nas import experiment
+
+    def no_data(*args, **kwargs):
+        raise AssertionError("the data was loaded before the output location was checked")
+
+    monkeypatch.setattr("dcbench.data.load_dataset", no_data)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    with pytest.raises(DcbenchError, match="a-file is a file"):
+        experiment.run_nas(load(NASConfig, {**tiny_settings, "out": str(blocker / "run")}))
+    assert not (blocker.parent / "run").exists()

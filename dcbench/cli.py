@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import importlib
 import sys
 from pathlib import Path
@@ -107,7 +108,7 @@ def condense(dataset, method, ipc, preset, seed, settings, out, data_root, downl
 
 
 @cli.command()
-@click.argument("set_path", type=click.Path(path_type=Path))
+@click.argument("set_paths", nargs=-1, required=True, metavar="SET...")
 @click.option("--models", default="convnet", show_default=True,
               help=f"Comma-separated model specs, e.g. {PAPER_MODELS} or convnet:depth=2.")
 @click.option("--num-models", type=int, default=5, show_default=True,
@@ -124,24 +125,40 @@ def condense(dataset, method, ipc, preset, seed, settings, out, data_root, downl
 @data_options
 @runtime_options
 @user_errors
-def evaluate(set_path, models, num_models, epochs, lr, batch_size, augment, seed, settings,
+def evaluate(set_paths, models, num_models, epochs, lr, batch_size, augment, seed, settings,
              data_root, download, device, threads, quiet):
-    """Train fresh models on a saved set and report final-epoch test accuracy (mean ± std)."""
+    """Train fresh models on saved set(s) and report final-epoch test accuracy (mean ± std).
+
+    SET is a set.pt file or a quoted glob ('results/condense/*-dc-ipc10-*/set.pt'). Every set
+    gets its own run directory; with several sets the accuracies are also pooled per model
+    (n = sets x models, sample std).
+    """
     from dcbench import config as cfg
     from dcbench.device import resolve_device, set_threads
     from dcbench.evaluation.config import EvaluateConfig
-    from dcbench.evaluation.job import evaluate_job
+    from dcbench.evaluation.job import evaluate_sets, pooled
+    from dcbench.tasks.runners import expand_sets
 
     config = cfg.load(EvaluateConfig, cfg.merge(
         {"models": models, "num_models": num_models, "epochs": epochs, "lr": lr,
          "batch_size": batch_size, "augment": augment, "seed": seed},
         cfg.parse_assignments(settings)))
     set_threads(threads)
-    out, metrics = evaluate_job(set_path, config, resolve_device(device), data_root, download,
-                                not quiet)
-    for spec, r in metrics["models"].items():
-        click.echo(f"{spec:30s} {r['mean']:6.2f} ± {r['std']:.2f}  (n={len(r['accuracies'])})")
-    click.echo(f"results: {out}")
+    paths = [q for p in set_paths for q in (expand_sets([p]) if glob.has_magic(p) else [Path(p)])]
+    runs = evaluate_sets(paths, config, resolve_device(device),
+                         data_root, download, not quiet)
+    for out, metrics in runs:
+        if len(runs) > 1:
+            click.echo(metrics["set"]["path"])
+        for spec, r in metrics["models"].items():
+            click.echo(f"{spec:30s} {r['mean']:6.2f} ± {r['std']:.2f}  "
+                       f"(n={len(r['accuracies'])})")
+        click.echo(f"results: {out}")
+    if len(runs) > 1:
+        click.echo(f"pooled over {len(runs)} sets:")
+        for spec, r in pooled([m for _, m in runs]).items():
+            click.echo(f"{spec:30s} {r['mean']:6.2f} ± {r['std']:.2f}  "
+                       f"(n={len(r['accuracies'])} = {r['sets']} sets x models, sample std)")
 
 
 @cli.group()

@@ -290,3 +290,27 @@ def test_unusable_output_locations_fail_in_one_line_before_work(where: str, tmp_
     if where == "results under /proc":
         res = runner.invoke(cli, ["evaluate", str(saved_set), *EVAL, *FAST], env=env)
         assert res.exit_code == 1 and res.output.startswith("Error: cannot create /proc")
+
+
+def test_evaluate_several_sets_pools_sets_times_models(invoke, results: Path, saved_set: Path,
+                                                        tmp_path: Path) -> None:
+    copy = tmp_path / "copy" / "set.pt"
+    copy.parent.mkdir()
+    copy.write_bytes(saved_set.read_bytes())
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"oops")
+    res = invoke("evaluate", str(saved_set), str(copy), str(bad), *EVAL, *FAST)
+    assert res.exit_code == 1 and "cannot read synthetic set" in res.output
+    assert not (results / "evaluate").exists()  # every set is checked before any training
+    res = invoke("evaluate", str(saved_set), str(tmp_path / "c*" / "set.pt"), *EVAL, *FAST)
+    assert res.exit_code == 0, res.output
+    runs = sorted((results / "evaluate").iterdir())
+    assert len(runs) == 2
+    accs = [json.loads((r / "metrics.json").read_text())["models"][MODEL]["accuracies"]
+            for r in runs]
+    pooled = [a for run in accs for a in run]
+    import statistics
+
+    line = res.output.strip().splitlines()[-1]
+    assert line.startswith(MODEL) and "(n=4 = 2 sets x models, sample std)" in line
+    assert f"{statistics.fmean(pooled):6.2f} ± {statistics.stdev(pooled):.2f}" in line

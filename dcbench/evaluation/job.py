@@ -17,6 +17,7 @@ from dcbench.evaluation.config import EvaluateConfig
 from dcbench.evaluation.protocol import evaluate_set
 from dcbench.results import RunDir
 from dcbench.results.rundir import make_dirs, results_root
+from dcbench.results.stats import mean_std
 
 
 def dataset_for_set(sset: SyntheticSet, root: str | None, download: bool) -> ClassDataset:
@@ -43,13 +44,43 @@ def metrics_csv(result: dict[str, Any]) -> str:
     return buf.getvalue()
 
 
-def evaluate_job(set_path: Path, config: EvaluateConfig, device, root: str | None,
-                 download: bool, progress: bool) -> tuple[Path, dict[str, Any]]:
-    """Evaluate the set at ``set_path`` with ``config``; returns (run directory, metrics)."""
+def check_set(set_path: Path, config: EvaluateConfig, root: str | None,
+              download: bool) -> tuple[SyntheticSet, ClassDataset]:
+    """Load a set and its dataset and check that the run can go (before any training)."""
     sset = SyntheticSet.load(set_path)
     ds = check_usable(dataset_for_set(sset, root, download))
     config.check_models(ds.channels, ds.num_classes, ds.image_size)
     config.validate()
+    return sset, ds
+
+
+def pooled(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per model, the accuracies of every set's models together: n = sets x models, mean and
+    sample std (the report's Table 1 pools the same way; the DC authors' ``np.std`` is the
+    population std, which is smaller by a factor sqrt((n-1)/n))."""
+    out: dict[str, dict[str, Any]] = {}
+    for spec in results[0]["models"]:
+        accs = [a for r in results for a in r["models"][spec]["accuracies"]]
+        mean, std = mean_std(accs)
+        out[spec] = {"accuracies": accs, "mean": mean, "std": std, "sets": len(results),
+                     "std_kind": "sample"}
+    return out
+
+
+def evaluate_sets(set_paths: list[Path], config: EvaluateConfig, device, root: str | None,
+                  download: bool, progress: bool) -> list[tuple[Path, dict[str, Any]]]:
+    """Every set checked first, then each evaluated into its own run directory."""
+    if not set_paths:
+        raise DcbenchError("no set files given")
+    for path in set_paths:
+        check_set(path, config, root, download)
+    return [evaluate_job(p, config, device, root, download, progress) for p in set_paths]
+
+
+def evaluate_job(set_path: Path, config: EvaluateConfig, device, root: str | None,
+                 download: bool, progress: bool) -> tuple[Path, dict[str, Any]]:
+    """Evaluate the set at ``set_path`` with ``config``; returns (run directory, metrics)."""
+    sset, ds = check_set(set_path, config, root, download)
     seed = config.seed_for(sset.meta)
     name = f"{sset.meta['dataset']}-{sset.meta['method']}-ipc{sset.meta['ipc']}"
     make_dirs(results_root() / "evaluate")  # an unusable output location fails before training

@@ -10,12 +10,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from dcbench.condense.base import CONDENSERS, CondenseRequest, check_request
 from dcbench.condense.config import CondenseConfig, neutral_free
+from dcbench.condense.estimate import describe, passes, seconds_per_pass
 from dcbench.condense.synthetic_set import SyntheticSet
 from dcbench.errors import DcbenchError
 from dcbench.results import RunDir, results_root
@@ -61,6 +63,7 @@ def condense_job(config: CondenseConfig, request: CondenseRequest,
         return set_path, True
     identity = {**config.identity(), "dataset": request.dataset.name,
                 "classes": request.class_list()}
+    estimate_s = _estimate(config, method_config, request)
     created = [p for p in (out, *out.parents) if not p.exists()]  # deepest first
     run = RunDir.open("condense", out, identity, adopt=LEGACY_FILES)
     record = {**dataclasses.asdict(config), "dataset": request.dataset.name,
@@ -83,11 +86,30 @@ def condense_job(config: CondenseConfig, request: CondenseRequest,
         record, seeds=[config.seed],
         wall_time_s=time.perf_counter() - t0,
         condensation_wall_time_s=sset.meta.get("wall_time_s"),
+        estimate_s=None if estimate_s is None else round(estimate_s, 1),
         outputs={"set": SET_FILE, "grid": "set.png", "config": "config.json"},
     )
     if request.checkpoint.exists():
         request.checkpoint.unlink()
     return set_path, False
+
+
+def _estimate(config: CondenseConfig, method_config: Any,
+              request: CondenseRequest) -> float | None:
+    """Seconds this condensation should take here; printed before a long one starts."""
+    model = getattr(method_config, "model", None)
+    ds = request.dataset
+    n = passes(config.method, method_config, len(request.class_list()), config.ipc,
+               min(ds.class_counts()[c] for c in request.class_list()))
+    if not model or not n:
+        return None
+    seconds = n * seconds_per_pass(model, ds, request.device)
+    knob = "iterations" if hasattr(method_config, "iterations") else "epochs"
+    if request.progress and seconds > 60:
+        print(f"estimate: {config.method} ipc {config.ipc}, {describe(seconds)} on this machine "
+              f"(eager; compiled steps are faster); shorter: --preset quick or fewer "
+              f"--set {config.method}.{knob}", file=sys.stderr)
+    return seconds
 
 
 def _remove_new(created: list[Path]) -> None:

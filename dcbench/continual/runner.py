@@ -15,6 +15,7 @@ comparison); condensation seeds derive from (seed, experience).
 from __future__ import annotations
 
 import dataclasses
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import Any
 import torch
 
 from dcbench import config as cfg
+from dcbench.condense.estimate import describe
 from dcbench.continual.config import ContinualConfig
 from dcbench.continual.memories import BufferRequest, buffer_kind
 from dcbench.continual.outputs import write_outputs
@@ -300,6 +302,12 @@ def run_experiment(config: ContinualConfig, *, out: Any = None, threads: int | N
     total_steps = len(units) * config.num_experiences
     done_before = sum(step_path(run_dir, b, s, k).exists()
                       for b, s in units for k in range(config.num_experiences))
+    estimate_s = estimate_seconds(config, data, dev, len(units)) * (
+        1 - done_before / max(1, total_steps)) / min(jobs, len(units))
+    if not quiet and estimate_s > 60:
+        print(f"estimate: {total_steps - done_before} steps, {describe(estimate_s)} on this "
+              f"machine with {min(jobs, len(units))} job(s) (eager); shorter: --preset quick, "
+              "fewer buffers or seeds; faster: --jobs N --threads 1", file=sys.stderr)
     bar = progress_bar(total=total_steps, initial=done_before, desc="continual",
                        enabled=not quiet)
     ran = skipped = 0
@@ -321,13 +329,40 @@ def run_experiment(config: ContinualConfig, *, out: Any = None, threads: int | N
     run.write_manifest(
         record["config"], config.seeds, wall,
         device=str(dev), threads=n_threads, jobs=jobs, steps_run=ran, steps_resumed=skipped,
-        step_compute_time_s=round(compute, 3),
+        step_compute_time_s=round(compute, 3), estimate_s=round(estimate_s, 1),
         outputs={"config": CONFIG_FILE, "metrics": "metrics.json", "summary": "summary.csv",
                  "table": "table.md", "plot": "accuracy_vs_step.png",
                  "accuracy_matrices": "accuracy/<buffer>-seed<seed>.csv",
                  "state": "state/<buffer>/seed<seed>/step<k>.pt"},
     )
     return RunResult(run_dir, metrics, ran, skipped)
+
+
+def estimate_seconds(config: ContinualConfig, data: Any, device: torch.device,
+                     units: int) -> float:
+    """Seconds of all steps of ``units`` (buffer, seed) units, one after the other: each step
+    condenses its new classes (the condensed buffer's method) and trains on the memory for the
+    protocol's epochs (replay: on the experience too); counted in image passes timed by
+    :func:`dcbench.condense.estimate.seconds_per_pass` on the learner's network."""
+    from dcbench.condense.estimate import passes, seconds_per_pass
+
+    ds = data[0] if isinstance(data, list) else data
+    per_exp = max(1, ds.num_classes // config.num_experiences)
+    class_size = min(ds.class_counts())
+    epochs = config.eval_protocol().epochs
+    total = 0.0
+    for step in range(config.num_experiences):
+        seen = per_exp * (step + 1)
+        train = config.ipc * seen if config.protocol == "gdumb" else \
+            per_exp * class_size + config.ipc * seen
+        total += epochs * train
+        for b in config.buffers:
+            method = config.buffer_method(b)
+            if method:
+                total += passes(method, config.method_config(method), per_exp, config.ipc,
+                                class_size) / len(config.buffers)
+    per_unit = total * seconds_per_pass(config.model, ds, device)
+    return per_unit * units
 
 
 def _run_parallel(config: ContinualConfig, data_root: Any, download: bool, run_dir: Path,

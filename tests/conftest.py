@@ -4,10 +4,13 @@ commands running on the machine; every other fixture is requested by name."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import torch
+from click.testing import CliRunner
 
+from dcbench.cli import cli
 from dcbench.data import ClassDataset, make_toy_dataset
 
 
@@ -34,3 +37,20 @@ def tiny_dataset() -> ClassDataset:
     Session-scoped: treat it as read-only (derive new datasets instead of editing tensors).
     """
     return make_toy_dataset(num_classes=3, per_class=12, test_per_class=10, image_size=(16, 16))
+
+
+@pytest.fixture
+def results(tmp_path: Path) -> Path:
+    """Where a test's commands write (``invoke`` sets DCBENCH_RESULTS to it)."""
+    return tmp_path / "results"
+
+
+@pytest.fixture
+def invoke(results: Path):
+    """Run ``dcbench ARGS...`` in-process (click's CliRunner) with results under ``results``."""
+    runner = CliRunner()
+
+    def run(*args: str):
+        return runner.invoke(cli, list(args), env={"DCBENCH_RESULTS": str(results)})
+
+    return run

@@ -33,21 +33,6 @@ EVAL = ["--models", MODEL, "--num-models", "2", "--epochs", "3"]
 
 
 @pytest.fixture
-def results(tmp_path: Path) -> Path:
-    return tmp_path / "results"
-
-
-@pytest.fixture
-def invoke(results: Path):
-    runner = CliRunner()
-
-    def run(*args: str):
-        return runner.invoke(cli, list(args), env={"DCBENCH_RESULTS": str(results)})
-
-    return run
-
-
-@pytest.fixture
 def saved_set(tmp_path: Path) -> Path:
     """A valid set file for the toy spec, made without the CLI."""
     sset = condense("random", CondenseRequest(load_dataset(TOY), ipc=1, progress=False))

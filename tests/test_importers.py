@@ -14,9 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from click.testing import CliRunner
 
-from dcbench.cli import cli
 from dcbench.condense.synthetic_set import SyntheticSet
 from dcbench.data import ClassDataset, load_dataset
 from dcbench.importers import formats
@@ -34,21 +32,6 @@ class NeedsCode:
 @pytest.fixture(scope="module")
 def ds() -> ClassDataset:
     return load_dataset(TOY)
-
-
-@pytest.fixture
-def results(tmp_path: Path) -> Path:
-    return tmp_path / "results"
-
-
-@pytest.fixture
-def invoke(results: Path):
-    runner = CliRunner()
-
-    def run(*args: str):
-        return runner.invoke(cli, list(args), env={"DCBENCH_RESULTS": str(results)})
-
-    return run
 
 
 def normalised(ds: ClassDataset, ipc: int = IPC) -> tuple[torch.Tensor, torch.Tensor]:

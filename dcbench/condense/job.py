@@ -86,7 +86,7 @@ def condense_job(config: CondenseConfig, request: CondenseRequest,
         record, seeds=[config.seed],
         wall_time_s=time.perf_counter() - t0,
         condensation_wall_time_s=sset.meta.get("wall_time_s"),
-        estimate_s=None if estimate_s is None else round(estimate_s, 1),
+        estimate_s=estimate_s,
         outputs={"set": SET_FILE, "grid": "set.png", "config": "config.json"},
     )
     if request.checkpoint.exists():

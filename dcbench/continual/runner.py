@@ -329,7 +329,7 @@ def run_experiment(config: ContinualConfig, *, out: Any = None, threads: int | N
     run.write_manifest(
         record["config"], config.seeds, wall,
         device=str(dev), threads=n_threads, jobs=jobs, steps_run=ran, steps_resumed=skipped,
-        step_compute_time_s=round(compute, 3), estimate_s=round(estimate_s, 1),
+        step_compute_time_s=round(compute, 3), estimate_s=estimate_s,
         outputs={"config": CONFIG_FILE, "metrics": "metrics.json", "summary": "summary.csv",
                  "table": "table.md", "plot": "accuracy_vs_step.png",
                  "accuracy_matrices": "accuracy/<buffer>-seed<seed>.csv",

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -69,8 +70,11 @@ def check_location(path: Path) -> None:
         if p.exists():
             if not p.is_dir():
                 raise DcbenchError(f"cannot use {path} as an output directory: {p} is a file")
-            if not os.access(p, os.W_OK):
-                raise DcbenchError(f"cannot create {path}: {p} is not writable")
+            try:  # os.access says yes to root even where nothing can be made (/proc)
+                os.rmdir(tempfile.mkdtemp(prefix=".dcbench-check-", dir=p))
+            except OSError as exc:
+                raise DcbenchError(f"cannot create {path}: {p}: "
+                                   f"{exc.strerror or exc}") from None
             return
 
 

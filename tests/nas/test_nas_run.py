@@ -224,3 +224,15 @@ def test_an_unusable_out_fails_before_any_work(results_root: Path, tiny_settings
     with pytest.raises(DcbenchError, match="a-file is a file"):
         experiment.run_nas(load(NASConfig, {**tiny_settings, "out": str(blocker / "run")}))
     assert not (blocker.parent / "run").exists()
+
+
+def test_an_out_under_proc_fails_before_any_work(results_root: Path, tiny_settings: dict,
+                                                 monkeypatch) -> None:
+    from dcbench.nas import experiment
+
+    def no_data(*args, **kwargs):
+        raise AssertionError("the data was loaded before the output location was checked")
+
+    monkeypatch.setattr("dcbench.data.load_dataset", no_data)
+    with pytest.raises(DcbenchError, match="cannot create /proc/dcbench-x/run: /proc"):
+        experiment.run_nas(load(NASConfig, {**tiny_settings, "out": "/proc/dcbench-x/run"}))

@@ -103,20 +103,13 @@ def coerce(value: Any, hint: Any, key: str) -> Any:
             return value
         if isinstance(value, str) and value.strip().lower() in ("true", "false"):
             return value.strip().lower() == "true"
-    elif hint is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
+    elif hint in (int, float):
+        numbers = int if hint is int else int | float  # an int field takes no 1.5
+        if isinstance(value, numbers) and not isinstance(value, bool):
+            return hint(value)
         if isinstance(value, str):
             try:
-                return int(value.strip())
-            except ValueError:
-                pass
-    elif hint is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value.strip())
+                return hint(value.strip())
             except ValueError:
                 pass
     elif hint is str:
@@ -157,15 +150,17 @@ def check_keys(data: Mapping[str, Any], allowed: Iterable[str], where: str = "",
     allowed = list(allowed)
     unknown = [str(k) for k in data if k not in allowed]
     missing = [k for k in required if k not in data]
-    problems = []
-    if unknown:
-        problems.append(f"unknown key{'s' if len(unknown) > 1 else ''} "
-                        + ", ".join(f"{where}{k}" for k in unknown))
-    if missing:
-        problems.append(f"missing key{'s' if len(missing) > 1 else ''} "
-                        + ", ".join(f"{where}{k}" for k in missing))
+    problems = key_problems(unknown, missing, lambda k: f"{where}{k}")
     if problems:
-        raise ConfigError("; ".join(problems) + f" (known: {', '.join(sorted(allowed))})")
+        raise ConfigError(f"{problems} (known: {', '.join(sorted(allowed))})")
+
+
+def key_problems(unknown: list[str], missing: list[str], name: Any = str) -> str:
+    """``"unknown keys a, b; missing key c"`` (empty when nothing is wrong), keys shown by
+    ``name``: the one wording of config and task-file key errors."""
+    problems = [f"{what} key{'s' if len(keys) > 1 else ''} " + ", ".join(map(name, keys))
+                for what, keys in (("unknown", unknown), ("missing", missing)) if keys]
+    return "; ".join(problems)
 
 
 def load(cls: type[T], data: Mapping[str, Any] | None, where: str = "") -> T:

@@ -17,7 +17,6 @@ reference loop):
 
 from __future__ import annotations
 
-import dataclasses
 import time
 import warnings
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from torch.func import functional_call, grad, vmap
 
 from dcbench.condense.base import CONDENSERS, CondenseRequest, base_meta
 from dcbench.condense.checkpoint import load_checkpoint, save_checkpoint
+from dcbench.condense.config import neutral_free
 from dcbench.condense.divergence import DivergenceGuard
 from dcbench.condense.matching import DISTANCES, MULTIDIM_ONLY
 from dcbench.condense.synthetic_set import SyntheticSet
@@ -315,10 +315,7 @@ class DCCondenser:
 
 def _fingerprint(request: CondenseRequest, config: DCConfig) -> dict[str, Any]:
     """What a checkpoint must agree on to be resumed (a changed setting starts afresh)."""
-    cfg = dataclasses.asdict(config)
-    cfg.pop("checkpoint_every", None)
-    cfg.pop("compile", None)
     return {
         "method": "dc", "dataset": request.dataset.name, "ipc": request.ipc,
-        "seed": request.seed, "classes": request.class_list(), "config": cfg,
+        "seed": request.seed, "classes": request.class_list(), "config": neutral_free(config),
     }

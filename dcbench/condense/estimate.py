@@ -11,10 +11,12 @@ it beside the actual wall time in their manifest, so its quality is on record.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from dcbench.data import ClassDataset
 from dcbench.models import model_from_spec
@@ -35,14 +37,15 @@ def passes(method: str, config: Any, classes: int, ipc: int, class_size: int) ->
     return 0.0
 
 
-def seconds_per_pass(model: str, ds: ClassDataset, device: torch.device,
-                     batch: int = 64) -> float:
-    """Seconds of one image pass of ``model`` here (a timed eager step after a warm-up; under
-    a forked random state, so the probe changes no result)."""
+def step_seconds(build: Callable[[], nn.Module], channels: int, classes: int,
+                 size: tuple[int, int], device: torch.device, batch: int) -> float:
+    """Seconds of one eager forward + backward of ``build()`` on a batch, timed after a
+    warm-up step, under a forked random state (the probe changes no result). The one probe
+    behind every estimate (condense, continual, nas)."""
     with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
-        net = model_from_spec(model, ds.channels, ds.num_classes, ds.image_size).to(device)
-        x = torch.randn(batch, ds.channels, *ds.image_size, device=device)
-        y = torch.randint(0, ds.num_classes, (batch,), device=device)
+        net = build().to(device)
+        x = torch.randn(batch, channels, *size, device=device)
+        y = torch.randint(0, classes, (batch,), device=device)
         times = []
         for _ in range(3):
             t0 = time.perf_counter()
@@ -50,7 +53,15 @@ def seconds_per_pass(model: str, ds: ClassDataset, device: torch.device,
             if device.type == "cuda":
                 torch.cuda.synchronize()
             times.append(time.perf_counter() - t0)
-    return min(times[1:]) / batch
+    return min(times[1:])
+
+
+def seconds_per_pass(model: str, ds: ClassDataset, device: torch.device,
+                     batch: int = 64) -> float:
+    """Seconds of one image pass of ``model`` here."""
+    return step_seconds(
+        lambda: model_from_spec(model, ds.channels, ds.num_classes, ds.image_size),
+        ds.channels, ds.num_classes, tuple(ds.image_size), device, batch) / batch
 
 
 def describe(seconds: float) -> str:

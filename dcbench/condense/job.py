@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from dcbench.condense.base import CONDENSERS, CondenseRequest, check_request
-from dcbench.condense.config import CondenseConfig, neutral_free
+from dcbench.condense.config import NEUTRAL_SETTINGS, CondenseConfig, neutral_free
 from dcbench.condense.estimate import describe, passes, seconds_per_pass
 from dcbench.condense.synthetic_set import SyntheticSet
 from dcbench.errors import DcbenchError
@@ -125,8 +125,7 @@ def _remove_new(created: list[Path]) -> None:
 def _check_same(sset: SyntheticSet, config: CondenseConfig, request: CondenseRequest,
                 method_config: Any, path: Path) -> None:
     meta = sset.meta
-    got = {k: v for k, v in (meta.get("hparams") or {}).items()
-           if k not in ("compile", "checkpoint_every")}
+    got = {k: v for k, v in (meta.get("hparams") or {}).items() if k not in NEUTRAL_SETTINGS}
     same = (
         meta.get("method") == config.method and meta.get("dataset") == request.dataset.name
         and meta.get("ipc") == config.ipc and meta.get("seed") == config.seed

@@ -20,9 +20,15 @@ from dcbench.results.rundir import make_dirs, results_root
 from dcbench.results.stats import mean_std
 
 
-def dataset_for_set(sset: SyntheticSet, root: str | None, download: bool) -> ClassDataset:
-    """Load the dataset a set was made from and check that they agree."""
-    ds = load_dataset(sset.meta["dataset"], root=root, download=download)
+def dataset_for_set(sset: SyntheticSet, root: str | None, download: bool,
+                    loaded: dict[str, ClassDataset] | None = None) -> ClassDataset:
+    """Load the dataset a set was made from (once per name in ``loaded``) and check that
+    they agree."""
+    loaded = {} if loaded is None else loaded
+    name = sset.meta["dataset"]
+    if name not in loaded:
+        loaded[name] = load_dataset(name, root=root, download=download)
+    ds = loaded[name]
     if list(ds.class_names) != list(sset.meta["class_names"]):
         raise DcbenchError("the set's class names differ from the dataset's; wrong dataset?")
     if tuple(sset.images.shape[1:]) != (ds.channels, *ds.image_size):
@@ -44,11 +50,12 @@ def metrics_csv(result: dict[str, Any]) -> str:
     return buf.getvalue()
 
 
-def check_set(set_path: Path, config: EvaluateConfig, root: str | None,
-              download: bool) -> tuple[SyntheticSet, ClassDataset]:
+def check_set(set_path: Path, config: EvaluateConfig, root: str | None, download: bool,
+              loaded: dict[str, ClassDataset] | None = None
+              ) -> tuple[SyntheticSet, ClassDataset]:
     """Load a set and its dataset and check that the run can go (before any training)."""
     sset = SyntheticSet.load(set_path)
-    ds = check_usable(dataset_for_set(sset, root, download))
+    ds = check_usable(dataset_for_set(sset, root, download, loaded))
     config.check_models(ds.channels, ds.num_classes, ds.image_size)
     config.validate()
     return sset, ds
@@ -72,15 +79,22 @@ def evaluate_sets(set_paths: list[Path], config: EvaluateConfig, device, root: s
     """Every set checked first, then each evaluated into its own run directory."""
     if not set_paths:
         raise DcbenchError("no set files given")
-    for path in set_paths:
-        check_set(path, config, root, download)
-    return [evaluate_job(p, config, device, root, download, progress) for p in set_paths]
+    loaded: dict[str, ClassDataset] = {}
+    checked = [check_set(p, config, root, download, loaded) for p in set_paths]
+    return [_evaluate_checked(p, sset, ds, config, device, progress)
+            for p, (sset, ds) in zip(set_paths, checked, strict=True)]
 
 
 def evaluate_job(set_path: Path, config: EvaluateConfig, device, root: str | None,
                  download: bool, progress: bool) -> tuple[Path, dict[str, Any]]:
     """Evaluate the set at ``set_path`` with ``config``; returns (run directory, metrics)."""
     sset, ds = check_set(set_path, config, root, download)
+    return _evaluate_checked(set_path, sset, ds, config, device, progress)
+
+
+def _evaluate_checked(set_path: Path, sset: SyntheticSet, ds: ClassDataset,
+                      config: EvaluateConfig, device, progress: bool
+                      ) -> tuple[Path, dict[str, Any]]:
     seed = config.seed_for(sset.meta)
     name = f"{sset.meta['dataset']}-{sset.meta['method']}-ipc{sset.meta['ipc']}"
     make_dirs(results_root() / "evaluate")  # an unusable output location fails before training

@@ -11,12 +11,11 @@ manifest records estimated and actual seconds side by side.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
+from dcbench.condense.estimate import describe, step_seconds
 from dcbench.models import build_model
 from dcbench.nas.proxies import GROUND_TRUTH, early_stopping_plan
 from dcbench.nas.spaces import SearchSpace
@@ -29,10 +28,9 @@ class Estimate:
     macs_per_s: float
 
     def line(self, workers: int, threads: int) -> str:
-        hours = self.seconds / 3600
-        when = f"~{hours:.1f} h" if hours >= 1 else f"~{self.seconds / 60:.0f} min"
-        return (f"estimate: {self.units} units, {when} on this machine with {workers} "
-                f"worker(s) x {threads} thread(s) (probe: {self.macs_per_s / 1e9:.1f} GMAC/s); "
+        return (f"estimate: {self.units} units, {describe(self.seconds)} on this machine with "
+                f"{workers} worker(s) x {threads} thread(s) "
+                f"(probe: {self.macs_per_s / 1e9:.1f} GMAC/s); "
                 "smaller: --space convnet-grid-small, a --preset quick ground truth; faster: "
                 "--workers, --executor ray")
 
@@ -55,30 +53,10 @@ def proxy_passes(proxies: list[str], set_images: int, epochs: int, whole_images:
 def probe_macs_per_s(space: SearchSpace, costs: dict[str, dict[str, int]], channels: int,
                      classes: int, size: tuple[int, int], device: torch.device,
                      batch: int = 128) -> float:
-    """Multiply-accumulates per second of a training step of the median candidate (under a
-    forked random state, so the probe changes no result)."""
-    with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
-        return _probe(space, costs, channels, classes, size, device, batch)
-
-
-def _probe(space: SearchSpace, costs: dict[str, dict[str, int]], channels: int, classes: int,
-           size: tuple[int, int], device: torch.device, batch: int) -> float:
+    """Multiply-accumulates per second of a training step of the median candidate."""
     mid = sorted(space.candidates, key=lambda c: costs[c.spec]["macs"])[len(space) // 2]
-    model = build_model(mid.model, channels, classes, size, **mid.options).to(device)
-    opt = torch.optim.SGD(model.parameters(), lr=0.01)
-    x = torch.randn(batch, channels, *size, device=device)
-    y = torch.randint(0, classes, (batch,), device=device)
-    times = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        loss = F.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - t0)
-    step = min(times[1:])  # after a warm-up step
+    step = step_seconds(lambda: build_model(mid.model, channels, classes, size, **mid.options),
+                        channels, classes, size, device, batch)
     return max(1.0, 3.0 * costs[mid.spec]["macs"] * batch / step)
 
 

@@ -168,15 +168,9 @@ def _check_common(path: Path, raw: dict[str, Any]) -> None:
             allowed = None
         if allowed is not None:
             unknown = [str(k) for k in raw if k not in COMMON_KEYS and k not in allowed]
-    problems = []
-    if unknown:
-        problems.append(f"unknown key{'s' if len(unknown) > 1 else ''} "
-                        + ", ".join(repr(k) for k in unknown))
-    if missing:
-        problems.append(f"missing key{'s' if len(missing) > 1 else ''} "
-                        + ", ".join(repr(k) for k in missing))
+    problems = cfg.key_problems(unknown, missing, repr)
     if problems:
-        raise TaskError(f"{path}: " + "; ".join(problems))
+        raise TaskError(f"{path}: {problems}")
 
 
 def load_task_file(path: str | Path, check: bool = True) -> TaskFile:

@@ -113,12 +113,15 @@ def condense(dataset, method, ipc, preset, seed, settings, out, data_root, downl
               help=f"Comma-separated model specs, e.g. {PAPER_MODELS} or convnet:depth=2.")
 @click.option("--num-models", type=int, default=5, show_default=True,
               help="Fresh models trained per architecture (the paper: 20).")
-@click.option("--epochs", type=int, default=300, show_default=True,
-              help="Training epochs on the set (the protocol: 300).")
+@click.option("--epochs", type=int, default=None,
+              help="The authors' Epoch: training makes Epoch+1 passes over the set "
+                   "[default: 300, or 1000 with augmentation].")
 @click.option("--lr", type=float, default=0.01, show_default=True)
 @click.option("--batch-size", type=int, default=256, show_default=True)
 @click.option("--augment", default="auto", show_default=True,
-              help="auto (dc for MNIST, none otherwise, as the authors), none or dc.")
+              help="auto (the authors' rule: dsa, or dsa-noflip on digits, for DSA/DM sets; "
+                   "crop_noise for a batch-norm ConvNet; crop_scale_rotate for MNIST; none "
+                   "otherwise), or one of those names.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help="Any other protocol setting, e.g. --set momentum=0.5 --set lr_decay_at=0.8.")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dcbench.condense import coresets, dc  # noqa: F401  (registers the methods)
+from dcbench.condense import coresets, dc, dm, dsa  # noqa: F401  (registers the methods)
 from dcbench.condense.base import CONDENSERS, CondenseRequest, check_request
 from dcbench.condense.config import PRESETS, CondenseConfig, make_config
 from dcbench.condense.synthetic_set import SyntheticSet

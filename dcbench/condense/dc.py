@@ -17,26 +17,20 @@ reference loop):
 
 from __future__ import annotations
 
-import time
-import warnings
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, grad, vmap
 
-from dcbench.condense.base import CONDENSERS, CondenseRequest, base_meta
-from dcbench.condense.checkpoint import load_checkpoint, save_checkpoint
-from dcbench.condense.config import neutral_free
-from dcbench.condense.divergence import DivergenceGuard
+from dcbench import dsa
+from dcbench.condense.base import CONDENSERS, CondenseRequest
+from dcbench.condense.loop import maybe_compile, reset_parameters, run_iterations
 from dcbench.condense.matching import DISTANCES, MULTIDIM_ONLY
 from dcbench.condense.synthetic_set import SyntheticSet
 from dcbench.errors import DcbenchError
 from dcbench.models import has_batchnorm, model_from_spec
-from dcbench.progress import progress_bar
 from dcbench.seeding import derive_seed, generator
 
 #: ipc -> (outer_loop, inner_loop), from the authors' code.
@@ -98,28 +92,19 @@ class DCConfig:
                 raise DcbenchError(f"dc setting {key} must be positive")
 
 
-def _reset_parameters(net: nn.Module) -> None:
-    for module in net.modules():
-        if module is not net and hasattr(module, "reset_parameters"):
-            module.reset_parameters()
-
-
-def _maybe_compile(net: nn.Module, enabled: bool) -> nn.Module:
-    if not enabled:
-        return net
-    try:
-        return torch.compile(net)
-    except Exception as exc:  # no compiler toolchain, unsupported platform
-        warnings.warn(f"torch.compile unavailable ({exc}); running eagerly", stacklevel=2)
-        return net
-
-
 class GradientMatcher:
-    """The state of one condensation: synthetic images, their optimiser and the network."""
+    """The state of one condensation: synthetic images, their optimiser and the network.
 
-    def __init__(self, request: CondenseRequest, config: DCConfig) -> None:
+    With a DSA ``strategy`` (the ``dsa`` method) each class's real and synthetic images get the
+    same random transform before their gradients are taken, and the inner training augments
+    each batch; without one this is DC.
+    """
+
+    def __init__(self, request: CondenseRequest, config: DCConfig,
+                 strategy: str | None = None) -> None:
         ds = request.dataset
         self.request, self.config = request, config
+        self.strategy = strategy
         self.device = request.device
         self.classes = request.class_list()
         self.ipc = request.ipc
@@ -136,10 +121,11 @@ class GradientMatcher:
         self.matched_names = [self.names[i] for i in self.matched]
         self.bn = has_batchnorm(self.net)
         self.batched = config.batch_classes and not self.bn
-        self.fast = _maybe_compile(self.net, config.compile and not self.bn)
+        self.fast = maybe_compile(self.net, config.compile and not self.bn)
         self.distance = DISTANCES.get(config.distance)
         self.images = self._init_images().to(self.device).requires_grad_(True)
         self.labels = torch.tensor(self.classes, device=self.device).repeat_interleave(self.ipc)
+        self.group_of = torch.arange(len(self.classes)).repeat_interleave(self.ipc)
         self.opt = torch.optim.SGD([self.images], lr=config.lr_img, momentum=config.momentum_img)
         # The real images live on the device once; per-class index lists are sampled on CPU.
         self.real_x = ds.x_train.to(self.device)
@@ -165,19 +151,23 @@ class GradientMatcher:
         pick = torch.randperm(len(idx), generator=g)[:n]
         return self.real_x[idx[pick].to(self.real_x.device)]
 
-    def real_gradients(self, g: torch.Generator) -> list[torch.Tensor]:
+    def real_gradients(self, g: torch.Generator,
+                       t: dsa.Transform | None = None) -> list[torch.Tensor]:
         """Per-class gradients on real images, stacked as (classes, *param shape), detached."""
         per_class = []
-        for c in self.classes:
+        for i, c in enumerate(self.classes):
             x = self._sample_real(c, self.config.batch_real, g)
+            if t is not None:
+                x = t.apply(x, torch.full((len(x),), i))
             y = torch.full((len(x),), c, device=self.device, dtype=torch.long)
             loss = F.cross_entropy(self.fast(x), y)
             per_class.append(torch.autograd.grad(loss, self.matched_params))
         return [torch.stack(gs).detach() for gs in zip(*per_class, strict=True)]
 
-    def synthetic_gradients(self) -> list[torch.Tensor]:
+    def synthetic_gradients(self, t: dsa.Transform | None = None) -> list[torch.Tensor]:
         """Per-class gradients on the synthetic images, with graph back to the images."""
         k = len(self.classes)
+        images = self.images if t is None else t.apply(self.images, self.group_of)
         if self.batched:
             every = {n: p.detach() for n, p in zip(self.names, self.params, strict=True)}
             params = {n: every[n] for n in self.matched_names}
@@ -185,14 +175,14 @@ class GradientMatcher:
             def class_loss(p: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor):
                 return F.cross_entropy(functional_call(self.net, {**every, **p}, (x,)), y)
 
-            x = self.images.view(k, self.ipc, *self.images.shape[1:])
+            x = images.view(k, self.ipc, *images.shape[1:])
             y = self.labels.view(k, self.ipc)
             grads = vmap(grad(class_loss), in_dims=(None, 0, 0))(params, x, y)
             return [grads[n] for n in self.matched_names]
         per_class = []
         for i in range(k):
             sl = slice(i * self.ipc, (i + 1) * self.ipc)
-            loss = F.cross_entropy(self.net(self.images[sl]), self.labels[sl])
+            loss = F.cross_entropy(self.net(images[sl]), self.labels[sl])
             per_class.append(
                 torch.autograd.grad(loss, self.matched_params, create_graph=True)
             )
@@ -211,8 +201,10 @@ class GradientMatcher:
     def matching_loss(self, g: torch.Generator) -> torch.Tensor:
         if self.bn:
             self._freeze_batchnorm(g)
-        real = self.real_gradients(g)
-        syn = self.synthetic_gradients()
+        # one siamese transform per class, drawn before the real batch so both use it
+        t = dsa.siamese(self.strategy, len(self.classes), g) if self.strategy else None
+        real = self.real_gradients(g, t)
+        syn = self.synthetic_gradients(t)
         return self.distance(real, syn, 1)
 
     # -- training the network on the synthetic set ---------------------------------------------
@@ -230,6 +222,8 @@ class GradientMatcher:
                 else:
                     sel = order[start:start + b].to(self.device)
                     x, y = x_all[sel], y_all[sel]
+                if self.strategy:
+                    x = dsa.augment(x, self.strategy, g)
                 loss = F.cross_entropy(self.fast(x), y)
                 grads = torch.autograd.grad(loss, self.params)
                 with torch.no_grad():
@@ -240,7 +234,7 @@ class GradientMatcher:
         """One paper iteration: fresh network, outer steps of matching, inner training."""
         cfg, seed = self.config, self.request.seed
         torch.manual_seed(derive_seed(seed, it, 1))
-        _reset_parameters(self.net)
+        reset_parameters(self.net)
         g = generator(seed, it, 2)
         total = 0.0
         for ol in range(cfg.outer_loop):
@@ -254,22 +248,6 @@ class GradientMatcher:
             self.train_network(cfg.inner_loop, g)
         return total / cfg.outer_loop / len(self.classes)
 
-    # -- state --------------------------------------------------------------------------------
-    def state(self, it: int, history: list[float], wall: float) -> dict[str, Any]:
-        return {
-            "iteration": it,
-            "images": self.images.detach().cpu(),
-            "opt": self.opt.state_dict(),
-            "history": history,
-            "wall_time_s": wall,
-        }
-
-    def load_state(self, state: dict[str, Any]) -> tuple[int, list[float], float]:
-        with torch.no_grad():
-            self.images.copy_(state["images"].to(self.device))
-        self.opt.load_state_dict(state["opt"])
-        return int(state["iteration"]), list(state["history"]), float(state["wall_time_s"])
-
 
 @CONDENSERS.register("dc")
 class DCCondenser:
@@ -278,44 +256,4 @@ class DCCondenser:
     Config = DCConfig
 
     def run(self, request: CondenseRequest, config: DCConfig) -> SyntheticSet:
-        matcher = GradientMatcher(request, config)
-        start, history, wall_before = 0, [], 0.0
-        ckpt: Path | None = request.checkpoint
-        if ckpt is not None and ckpt.exists():
-            state = load_checkpoint(ckpt, expect=_fingerprint(request, config))
-            start, history, wall_before = matcher.load_state(state)
-        t0 = time.perf_counter()
-        bar = progress_bar(
-            total=config.iterations, initial=start, desc=f"dc ipc={request.ipc}",
-            enabled=request.progress,
-        )
-        guard = DivergenceGuard("dc", config.lr_img, matcher.real_std())
-        for it in range(start, config.iterations):
-            loss = matcher.iteration(it)
-            history.append(loss)
-            guard.check(it, loss, matcher.images, history)
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss:.4f}")
-            done = it + 1
-            due = done % config.checkpoint_every == 0 and done < config.iterations
-            if ckpt is not None and due:
-                wall = wall_before + time.perf_counter() - t0
-                state = matcher.state(done, history, wall)
-                save_checkpoint(ckpt, state, _fingerprint(request, config))
-        bar.close()
-        wall = wall_before + time.perf_counter() - t0
-        meta = base_meta(request, "dc", config)
-        meta.update(
-            iterations_done=config.iterations, wall_time_s=round(wall, 3), loss_history=history
-        )
-        if guard.notes:
-            meta["warnings"] = guard.notes
-        return SyntheticSet(matcher.images.detach().cpu(), matcher.labels.cpu(), meta)
-
-
-def _fingerprint(request: CondenseRequest, config: DCConfig) -> dict[str, Any]:
-    """What a checkpoint must agree on to be resumed (a changed setting starts afresh)."""
-    return {
-        "method": "dc", "dataset": request.dataset.name, "ipc": request.ipc,
-        "seed": request.seed, "classes": request.class_list(), "config": neutral_free(config),
-    }
+        return run_iterations("dc", request, config, GradientMatcher(request, config))

@@ -23,11 +23,15 @@ from dcbench.models import model_from_spec
 
 #: A synthetic-image gradient is matched through a double backward: ~2 passes per image.
 SYNTHETIC_PASSES = 2.0
+#: A forward pass without graph (DM's real embeddings) costs about a third of a training pass.
+FORWARD_PASS = 1 / 3
 
 
 def passes(method: str, config: Any, classes: int, ipc: int, class_size: int) -> float:
     """Image passes of one condensation of ``classes`` classes at ``ipc``."""
-    if method == "dc":
+    if method == "dm":
+        return config.iterations * classes * (FORWARD_PASS * config.batch_real + ipc)
+    if method in ("dc", "dsa"):
         per_outer = classes * config.batch_real + SYNTHETIC_PASSES * classes * ipc
         inner = (config.outer_loop - 1) * config.inner_loop * classes * ipc
         return config.iterations * (config.outer_loop * per_outer + inner)

@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 from dcbench.condense import CondenseRequest, condense, make_config
-from dcbench.condense.dc import DCConfig, GradientMatcher, _reset_parameters, paper_loops
+from dcbench.condense.dc import DCConfig, GradientMatcher, paper_loops
+from dcbench.condense.loop import reset_parameters
 from dcbench.errors import DcbenchError
 from dcbench.seeding import derive_seed, generator
 
@@ -118,16 +119,16 @@ def test_interrupted_run_resumes_to_the_uninterrupted_set_bit_for_bit(
 def test_checkpoints_are_written_every_k_iterations_but_not_at_the_end(
     tiny_dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import dcbench.condense.dc as dc_module
+    import dcbench.condense.loop as loop_module
 
     saved: list[int] = []
-    real_save = dc_module.save_checkpoint
+    real_save = loop_module.save_checkpoint
 
     def spy(path, state, fingerprint):
         saved.append(state["iteration"])
         real_save(path, state, fingerprint)
 
-    monkeypatch.setattr(dc_module, "save_checkpoint", spy)
+    monkeypatch.setattr(loop_module, "save_checkpoint", spy)
     run_dc(tiny_dataset, checkpoint=tmp_path / "c.pt", iterations=7, checkpoint_every=3)
     assert saved == [3, 6]
 
@@ -192,7 +193,7 @@ def test_batched_and_per_class_paths_give_the_same_loss_and_image_gradient(tiny_
         m = _matcher(tiny_dataset, batch_classes=batched)
         assert m.batched is batched
         torch.manual_seed(5)
-        _reset_parameters(m.net)
+        reset_parameters(m.net)
         loss = m.matching_loss(generator(1))
         loss.backward()
         results[batched] = (loss.detach(), m.images.grad.clone())

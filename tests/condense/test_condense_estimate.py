@@ -18,6 +18,13 @@ def test_dc_passes_follow_the_loops() -> None:
     herding = make_config("herding", "quick", 10)  # 4 epochs on a 300-image pool per class
     assert passes("herding", herding, 10, 10, 6000) == 4 * 3000 + 1000
     assert passes("random", make_config("random", "quick", 10), 10, 10, 6000) == 0
+    assert passes("dsa", make_config("dsa", "paper", 10), 10, 10, 6000) == passes(
+        "dc", cfg, 10, 10, 6000)  # DC's loop; the augmentation is cheap
+
+
+def test_dm_passes_are_real_forwards_and_synthetic_passes() -> None:
+    cfg = make_config("dm", "paper", 50)  # 20000 iterations, 256 real per class
+    assert passes("dm", cfg, classes=10, ipc=50, class_size=6000) == 20000 * 10 * (256 / 3 + 50)
 
 
 def test_probe_leaves_the_random_state_alone(tiny_dataset) -> None:

@@ -1,0 +1,105 @@
+"""The outer loop every iterative method (dc, dsa, dm) shares: iterate, watch, checkpoint.
+
+A method supplies an *engine*: the synthetic images and labels, ``iteration(it) -> loss``, its
+resumable ``state``/``load_state`` and ``real_std()`` for the divergence guard. This module
+resumes from ``request.checkpoint``, shows the progress bar, stops a diverging run and writes
+checkpoints, so the three methods behave the same when interrupted or diverging.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+from torch import nn
+
+from dcbench.condense.base import CondenseRequest, base_meta
+from dcbench.condense.checkpoint import load_checkpoint, save_checkpoint
+from dcbench.condense.config import neutral_free
+from dcbench.condense.divergence import DivergenceGuard
+from dcbench.condense.synthetic_set import SyntheticSet
+from dcbench.progress import progress_bar
+
+
+def reset_parameters(net: nn.Module) -> None:
+    """Re-initialise every layer in place: a fresh network without a new module, so a
+    compiled graph of it is reused across iterations."""
+    for module in net.modules():
+        if module is not net and hasattr(module, "reset_parameters"):
+            module.reset_parameters()
+
+
+def maybe_compile(net, enabled: bool):
+    """``torch.compile(net)``, or ``net`` itself where no compiler works (with a warning)."""
+    if not enabled:
+        return net
+    try:
+        return torch.compile(net)
+    except Exception as exc:  # no compiler toolchain, unsupported platform
+        warnings.warn(f"torch.compile unavailable ({exc}); running eagerly", stacklevel=2)
+        return net
+
+
+class Engine(Protocol):
+    images: torch.Tensor
+    labels: torch.Tensor
+    opt: torch.optim.Optimizer
+
+    def iteration(self, it: int) -> float: ...
+    def real_std(self) -> float: ...
+
+
+def engine_state(engine: Engine, it: int, history: list[float], wall: float) -> dict[str, Any]:
+    return {"iteration": it, "images": engine.images.detach().cpu(),
+            "opt": engine.opt.state_dict(), "history": history, "wall_time_s": wall}
+
+
+def load_engine_state(engine: Engine, state: dict[str, Any]) -> tuple[int, list[float], float]:
+    with torch.no_grad():
+        engine.images.copy_(state["images"].to(engine.images.device))
+    engine.opt.load_state_dict(state["opt"])
+    return int(state["iteration"]), list(state["history"]), float(state["wall_time_s"])
+
+
+def fingerprint(method: str, request: CondenseRequest, config: Any) -> dict[str, Any]:
+    """What a checkpoint must agree on to be resumed (a changed setting starts afresh)."""
+    return {
+        "method": method, "dataset": request.dataset.name, "ipc": request.ipc,
+        "seed": request.seed, "classes": request.class_list(), "config": neutral_free(config),
+    }
+
+
+def run_iterations(method: str, request: CondenseRequest, config: Any, engine: Engine,
+                   extra_meta: dict[str, Any] | None = None) -> SyntheticSet:
+    """Run ``config.iterations`` iterations of ``engine`` (resuming a checkpoint) into a set."""
+    start, history, wall_before = 0, [], 0.0
+    ckpt: Path | None = request.checkpoint
+    expect = fingerprint(method, request, config)
+    if ckpt is not None and ckpt.exists():
+        start, history, wall_before = load_engine_state(engine, load_checkpoint(ckpt, expect))
+    t0 = time.perf_counter()
+    bar = progress_bar(total=config.iterations, initial=start, desc=f"{method} ipc={request.ipc}",
+                       enabled=request.progress)
+    guard = DivergenceGuard(method, config.lr_img, engine.real_std())
+    for it in range(start, config.iterations):
+        loss = engine.iteration(it)
+        history.append(loss)
+        guard.check(it, loss, engine.images, history)
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss:.4f}")
+        done = it + 1
+        if ckpt is not None and done % config.checkpoint_every == 0 and done < config.iterations:
+            wall = wall_before + time.perf_counter() - t0
+            save_checkpoint(ckpt, engine_state(engine, done, history, wall), expect)
+    bar.close()
+    wall = wall_before + time.perf_counter() - t0
+    meta = base_meta(request, method, config)
+    meta.update(extra_meta or {})
+    meta.update(iterations_done=config.iterations, wall_time_s=round(wall, 3),
+                loss_history=history)
+    if guard.notes:
+        meta["warnings"] = guard.notes
+    return SyntheticSet(engine.images.detach().cpu(), engine.labels.cpu(), meta)

@@ -98,8 +98,9 @@ def table1_frame(evals: pd.DataFrame, preset: str) -> pd.DataFrame:
     ran = _unique(agg["dataset"]) if not agg.empty else []
     datasets = ([d for d in pub.TABLE1 if d in ran] + [d for d in ran if d not in pub.TABLE1]
                 or list(pub.TABLE1))
-    methods = list(pub.METHODS) + sorted(m for m in _unique(agg.get("method", []))
-                                         if m not in pub.METHODS)
+    found = _unique(agg.get("method", []))
+    methods = list(pub.METHODS) + [m for m in pub.EXTRA_METHODS if m in found] + sorted(
+        m for m in found if m not in pub.METHODS and m not in pub.EXTRA_METHODS)
     rows = []
     for ds in datasets:
         ran_ipcs = {int(i) for i in agg.loc[agg["dataset"] == ds, "ipc"]} if ran else set()
@@ -143,11 +144,14 @@ def table1(evals: pd.DataFrame, preset: str) -> Table:
     notes = [
         f"Preset `{preset}`. Ours: ConvNet (spec `convnet`) test accuracy %, final epoch, "
         "mean ± sample std over n = synthetic sets × models, pooled across seeds.",
-        f"Published: {pub.PAPER}, Table 1 (5 sets × 20 models, 300 epochs).",
+        f"Published: {pub.PAPER}, Table 1 (5 sets × 20 models, 300 epochs)"
+        + "".join(f"; {pub.method_label(m)}: {pub.FOLLOW_UP_PAPERS[m]}"
+                  for m in pub.EXTRA_METHODS if m in methods) + ".",
     ]
     if epochs and epochs != [300]:
         notes.append(f"Training epochs in our evaluations: {', '.join(map(str, epochs))} "
-                     "(the protocol is 300).")
+                     "(the authors' protocol: 300, and 1000 with augmentation — DSA and DM "
+                     "sets are trained with DSA).")
     if preset != "paper":
         notes.append(f"The `{preset}` preset condenses with far less compute than the paper; "
                      "compare with care.")

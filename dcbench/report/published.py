@@ -20,6 +20,8 @@ DATASET_LABELS: dict[str, str] = {
 
 #: Table 1 column order and labels.
 METHODS: tuple[str, ...] = ("random", "herding", "kcenter", "forgetting", "dc")
+#: Table 1 columns after the DC paper's own.
+EXTRA_METHODS: tuple[str, ...] = ("dsa", "dm")
 METHOD_LABELS: dict[str, str] = {
     "random": "Random",
     "herding": "Herding",
@@ -55,11 +57,28 @@ _T1 = {  # dataset -> ipc -> (random, herding, kcenter, forgetting, dc)
     },
 }
 
+#: The follow-ups, as ../shared/REFERENCE.md quotes them (means only): DSA (Zhao & Bilen,
+#: ICML 2021) and DM (Zhao & Bilen, WACV 2023; no Fashion-MNIST number), ipc 1 / 10 / 50.
+FOLLOW_UPS: dict[str, dict[str, tuple[float, float, float]]] = {
+    "dsa": {"mnist": (88.7, 97.8, 99.2), "fashion-mnist": (70.6, 84.6, 88.7),
+            "svhn": (27.5, 79.2, 84.4), "cifar10": (28.8, 52.1, 60.6)},
+    "dm": {"cifar10": (26.0, 48.9, 63.0)},
+}
+FOLLOW_UP_PAPERS = {
+    "dsa": "Zhao, Bilen, Dataset Condensation with Differentiable Siamese Augmentation, "
+           "ICML 2021",
+    "dm": "Zhao, Bilen, Dataset Condensation with Distribution Matching, WACV 2023",
+}
+
 #: TABLE1[dataset][ipc][method] = (mean, std)
 TABLE1: dict[str, dict[int, dict[str, Stat]]] = {
     ds: {ipc: dict(zip(METHODS, row, strict=True)) for ipc, row in rows.items()}
     for ds, rows in _T1.items()
 }
+for _method, _by_dataset in FOLLOW_UPS.items():
+    for _ds, _means in _by_dataset.items():
+        for _ipc, _mean in zip((1, 10, 50), _means, strict=True):
+            TABLE1.setdefault(_ds, {}).setdefault(_ipc, {})[_method] = (_mean, None)
 
 #: Whole training set, same ConvNet.
 WHOLE_DATA: dict[str, Stat] = {

@@ -62,7 +62,7 @@ def test_table1_cells_and_renderings(evals, fixture_runs, toy: str) -> None:
     md, tex = t.markdown(), t.latex()
     assert f"| {toy} | 1 | {random_cell} | {DASH} |" in md
     assert "Preset `quick`" in md and "n = synthetic sets × models" in md
-    assert "Training epochs in our evaluations: 2 (the protocol is 300)" in md
+    assert "Training epochs in our evaluations: 2 (the authors' protocol: 300" in md
     assert random_cell.replace("±", "$\\pm$") in tex and "\\begin{tabular}" in tex
     assert math.isnan(table1_frame(evals, "quick").set_index(["method", "ipc"]).loc[
         ("random", 1), "diff"])

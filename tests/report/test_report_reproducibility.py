@@ -35,7 +35,8 @@ def test_verdicts() -> None:
 
 def test_reproducibility_rows(fixture_results: Path, fixture_runs) -> None:
     rows = _rows(load_evaluations(fixture_results), fixture_results)
-    assert len(rows) == 60 + 6 + 8 + 10
+    assert len(rows) == 60 + 12 + 3 + 6 + 8 + 10  # DC Table 1, DSA and DM papers, ...
+    assert rows[("DSA paper", "FashionMNIST, DSA, ipc 10")][2] == "84.6"
     # the toy runs are none of the paper's settings: no Table 1 or 2 number of ours
     assert rows[("Table 1", "FashionMNIST, Random, ipc 1")][3:] == [NOT_RUN, "", "", NOT_RUN]
     assert rows[("Table 2", "MNIST, DC ipc 1 → MLP")][6] == NOT_RUN

@@ -1,150 +1,212 @@
-"""The DC authors' augmentation (one of crop / scale / rotate / noise per image), vectorised."""
+"""The evaluation augmentations: the DC authors' one-op-per-image strategies (checked image by
+image against their per-image code, written out here as a loop) and the DSA wrappers."""
 
 from __future__ import annotations
 
-import math
-
+import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
+from scipy.ndimage import rotate as scipy_rotate
 
-from dcbench.augment import AUGMENTATIONS, dc_augment, no_augment, resolve_augment
-from dcbench.errors import DcbenchError
+from dcbench.augment import (
+    AUGMENTATIONS,
+    DSA_STRATEGIES,
+    crop_noise,
+    crop_scale_rotate,
+    dsa_for,
+    no_augment,
+)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-N, H, W = 64, 28, 28
+H = W = 28
+SHIFTS = range(-4, 4)
+SIDES = range(int(0.8 * H), int(1.2 * H) + 1)  # int(f * 28) for f in [0.8, 1.2)
 
 
-def blob(n: int = N, c: int = 1) -> torch.Tensor:
-    """Centred Gaussian blobs (rotation-invariant), slightly different per image."""
-    yy = torch.arange(H).view(H, 1) - (H - 1) / 2
-    xx = torch.arange(W).view(1, W) - (W - 1) / 2
-    sigma = torch.linspace(3.0, 4.0, n).view(n, 1, 1, 1)
-    img = torch.exp(-(yy**2 + xx**2) / (2 * sigma**2))
-    return img.expand(n, c, H, W).contiguous()
-
-
-def randn(*shape: int) -> torch.Tensor:
-    return torch.randn(*shape, generator=torch.Generator().manual_seed(99))
-
-
-def draws(seed: int, n: int = N) -> tuple[torch.Tensor, torch.Tensor]:
-    """The op and uniform draws dc_augment makes first from a generator seeded ``seed``."""
+def smooth(n: int, c: int = 1, seed: int = 0) -> torch.Tensor:
+    """Random images blurred to a few pixels' scale, so that bilinear and cubic rotations of
+    them agree closely; an offset per channel, so that the batch mean is not zero."""
     g = torch.Generator().manual_seed(seed)
-    op = torch.randint(0, 4, (n,), generator=g)
-    u = torch.rand(n, 3, generator=g)
-    return op, u
+    x = torch.randn(n, c, H, W, generator=g)
+    k = torch.exp(-torch.arange(-4, 5.0) ** 2 / 8)
+    k = (k / k.sum()).view(1, 1, 1, 9).expand(c, 1, 1, 9)
+    x = F.conv2d(F.conv2d(x, k, padding=(0, 4), groups=c), k.transpose(2, 3), padding=(4, 0),
+                 groups=c)
+    return 3 * x + torch.arange(1, c + 1.0).view(1, c, 1, 1)
 
 
-def shifted(img: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
-    """out[i, j] = img[i + dy, j + dx], zero outside."""
-    out = torch.zeros_like(img)
-    h, w = img.shape[-2:]
-    ys, xs = slice(max(0, -dy), min(h, h - dy)), slice(max(0, -dx), min(w, w - dx))
-    yt, xt = slice(max(0, dy), min(h, h + dy)), slice(max(0, dx), min(w, w + dx))
-    out[..., ys, xs] = img[..., yt, xt]
-    return out
+# -- the authors' per-image ops (utils.py ``augment``), for one image of a batch ---------------
 
 
-@pytest.mark.parametrize("shape", [(N, 1, 28, 28), (10, 3, 32, 32), (5, 2, 16, 12)])
-def test_shape_dtype_and_determinism(shape) -> None:
-    x = randn(*shape)
-    a = dc_augment(x, torch.Generator().manual_seed(0))
-    b = dc_augment(x, torch.Generator().manual_seed(0))
-    assert a.shape == x.shape and a.dtype == x.dtype
-    assert torch.equal(a, b) and torch.isfinite(a).all()
-    assert not torch.equal(a, dc_augment(x, torch.Generator().manual_seed(1)))
+def their_crop(img: torch.Tensor, mean: list[float], dy: int, dx: int) -> torch.Tensor:
+    """``cropfun`` with ``r, c = dy + 4, dx + 4``: pad 4 with the channel means, take a window."""
+    c, h, w = img.shape
+    canvas = torch.zeros(c, h + 8, w + 8)
+    for ch in range(c):
+        canvas[ch] = mean[ch]
+    canvas[:, 4:4 + h, 4:4 + w] = img
+    return canvas[:, dy + 4:dy + 4 + h, dx + 4:dx + 4 + w]
 
 
-def test_every_image_is_changed_except_a_zero_crop_shift() -> None:
-    x = randn(256, 1, H, W)
-    seed = 3
-    out = dc_augment(x, torch.Generator().manual_seed(seed))
-    op, u = draws(seed, 256)
-    assert set(op.tolist()) == {0, 1, 2, 3}  # every kind occurs
-    shift = torch.floor(u[:, :2] * 9) - 4
-    zero_crop = (op == 0) & (shift == 0).all(1)
-    unchanged = (out - x).flatten(1).abs().amax(1) < 1e-6
-    assert torch.equal(unchanged, zero_crop)
-    assert unchanged.sum() <= 8  # ~1/81 of the crops
+def their_scale(img: torch.Tensor, hs: int, ws: int) -> torch.Tensor:
+    """``scalefun`` after drawing the new sides: nearest resize, centre on zeros, window."""
+    c, h, w = img.shape
+    tmp = F.interpolate(img[None], [hs, ws])[0]
+    m = max(hs, ws, h, w)
+    canvas = torch.zeros(c, m, m)
+    r, s = int((m - hs) / 2), int((m - ws) / 2)
+    canvas[:, r:r + hs, s:s + ws] = tmp
+    r, s = int((m - h) / 2), int((m - w) / 2)
+    return canvas[:, r:r + h, s:s + w]
 
 
-def test_crop_is_an_integer_shift_with_zero_fill() -> None:
-    x = randn(N, 2, H, W)
-    out = dc_augment(x, torch.Generator().manual_seed(5))
-    op, u = draws(5)
-    shift = (torch.floor(u[:, :2] * 9) - 4).long()  # (dx, dy) in pixels, each in -4..4
-    assert shift.abs().max() <= 4
-    crops = (op == 0).nonzero().flatten().tolist()
-    assert crops
-    for i in crops:
-        dx, dy = shift[i].tolist()
-        torch.testing.assert_close(out[i], shifted(x[i], dy, dx), atol=1e-4, rtol=0)
+def their_rotate(img: torch.Tensor, angle: int, cval: float) -> torch.Tensor:
+    """``rotatefun``: scipy's cubic rotate with reshape, centre window, constant ``cval``."""
+    out = scipy_rotate(img.numpy(), angle=angle, axes=(-2, -1), cval=cval)
+    r, s = int((out.shape[-2] - H) / 2), int((out.shape[-1] - W) / 2)
+    return torch.tensor(out[:, r:r + H, s:s + W], dtype=torch.float32)
 
 
-def test_noise_is_small_and_rotation_keeps_a_centred_blob() -> None:
-    x = blob()
-    out = dc_augment(x, torch.Generator().manual_seed(7))
-    op, u = draws(7)
-    for i in (op == 3).nonzero().flatten().tolist():
-        diff = (out[i] - x[i]).abs()
-        assert 0 < diff.max() < 0.001 * 6  # N(0, 0.001) noise
-    for i in (op == 2).nonzero().flatten().tolist():
-        # a rotation of at most 45 degrees; the blob is round, so it stays put
-        assert abs(float((u[i, 2] - 0.5) * 2 * 45)) <= 45
-        torch.testing.assert_close(out[i], x[i], atol=0.04, rtol=0)
+def exact(a: torch.Tensor, b: torch.Tensor) -> bool:
+    return bool((a - b).abs().max() < 1e-6)
 
 
-def orientation(img: torch.Tensor) -> float:
-    """Angle (degrees) of the principal axis of a (H, W) image's mass."""
-    yy, xx = torch.meshgrid(torch.arange(H, dtype=torch.float64),
-                            torch.arange(W, dtype=torch.float64), indexing="ij")
-    m = img.double().clamp_min(0)
-    total = m.sum()
-    cy, cx = (m * yy).sum() / total, (m * xx).sum() / total
-    mu20 = (m * (xx - cx) ** 2).sum() / total
-    mu02 = (m * (yy - cy) ** 2).sum() / total
-    mu11 = (m * (xx - cx) * (yy - cy)).sum() / total
-    return math.degrees(0.5 * math.atan2(2 * float(mu11), float(mu20 - mu02)))
+def which_crop(out: torch.Tensor, img: torch.Tensor, mean: list[float]) -> tuple | None:
+    hits = [(dy, dx) for dy in SHIFTS for dx in SHIFTS if exact(out, their_crop(img, mean, dy, dx))]
+    return hits[0] if hits else None
 
 
-def test_rotation_turns_a_bar_by_the_drawn_angle_up_to_45_degrees() -> None:
+def which_scale(out: torch.Tensor, img: torch.Tensor) -> tuple | None:
+    hits = [(hs, ws) for hs in SIDES for ws in SIDES if exact(out, their_scale(img, hs, ws))]
+    return hits[0] if hits else None
+
+
+#: Pixels whose source stays > 1 px inside the image at any angle: there bilinear and cubic
+#: interpolation agree on smooth images; at the image's edge (a jump to the fill) they do not.
+DISK = (torch.arange(H).view(H, 1) - (H - 1) / 2) ** 2 + (torch.arange(W) - (W - 1) / 2) ** 2 \
+    <= 12.5**2
+
+
+def which_rotation(out: torch.Tensor, img: torch.Tensor, cval: float) -> tuple[int, float]:
+    """The integer angle in [-45, 44] whose rotation (theirs) is nearest inside :data:`DISK`,
+    and that distance (bilinear here, cubic there: neighbouring angles are about as near)."""
+    best = min((float((out - their_rotate(img, a, cval)).abs()[:, DISK].max()), a)
+               for a in range(-45, 45))
+    return best[1], best[0]
+
+
+# -- tests -------------------------------------------------------------------------------------
+
+
+def test_registry_and_dc_is_gone() -> None:
+    assert set(AUGMENTATIONS.names()) == {"none", "crop_scale_rotate", "crop_noise", "dsa",
+                                          "dsa-noflip"}
+    assert AUGMENTATIONS.get("crop_scale_rotate") is crop_scale_rotate
+    assert AUGMENTATIONS.get("crop_noise") is crop_noise
+    x = torch.randn(3, 1, 4, 4)
+    assert no_augment(x, torch.Generator()) is x
+
+
+@pytest.mark.parametrize("fn", [crop_scale_rotate, crop_noise])
+@pytest.mark.parametrize("shape", [(64, 1, 28, 28), (10, 3, 32, 32), (5, 2, 16, 12)])
+def test_shape_dtype_and_determinism(fn, shape) -> None:
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(9))
+    a = fn(x, torch.Generator().manual_seed(0))
+    b = fn(x, torch.Generator().manual_seed(0))
+    assert a.shape == x.shape and a.dtype == x.dtype and torch.isfinite(a).all()
+    assert torch.equal(a, b)
+    assert not torch.equal(a, fn(x, torch.Generator().manual_seed(1)))
+    assert torch.equal(x, torch.randn(*shape, generator=torch.Generator().manual_seed(9)))
+
+
+def test_crop_scale_rotate_gives_each_image_exactly_one_of_their_three_ops() -> None:
+    x = smooth(96, c=2)
+    out = crop_scale_rotate(x, torch.Generator().manual_seed(4))
+    mean = [float(torch.mean(x[:, c])) for c in range(2)]  # theirs: the batch's, per channel
+    cval = float(np.mean(mean))
+    kinds = []
+    for i in range(len(x)):
+        if which_crop(out[i], x[i], mean) is not None:
+            kinds.append("crop")
+        elif which_scale(out[i], x[i]) is not None:
+            kinds.append("scale")
+        else:
+            angle, dist = which_rotation(out[i], x[i], cval)
+            assert dist < 0.1, (i, angle, dist)  # values of about ±3
+            kinds.append("rotate")
+    counts = {k: kinds.count(k) for k in ("crop", "scale", "rotate")}
+    assert all(15 <= v <= 50 for v in counts.values()), counts  # uniform over the three
+
+
+def test_rotation_is_by_the_angle_theirs_would_use_and_fills_with_the_mean() -> None:
     yy = torch.arange(H).view(H, 1) - (H - 1) / 2
     xx = torch.arange(W).view(1, W) - (W - 1) / 2
-    bar = torch.exp(-(xx**2) / (2 * 5.0**2) - yy**2 / (2 * 1.5**2))
-    x = bar.expand(N, 1, H, W).contiguous()
-    assert abs(orientation(x[0, 0])) < 0.5
-    out = dc_augment(x, torch.Generator().manual_seed(13))
-    op, u = draws(13)
-    rotations = (op == 2).nonzero().flatten().tolist()
-    assert rotations
+    bar = 2 * torch.exp(-(xx**2) / (2 * 5.0**2) - yy**2 / (2 * 2.5**2)) - 0.5
+    x = bar.expand(64, 1, H, W).contiguous()
+    out = crop_scale_rotate(x, torch.Generator().manual_seed(13))
+    fill = float(x.mean())
     angles = []
-    for i in rotations:
-        angle = float((u[i, 2] - 0.5) * 2 * 45)
-        angles.append(abs(angle))
-        assert abs(orientation(out[i, 0])) == pytest.approx(abs(angle), abs=3.0)
-    assert max(angles) > 20  # the check saw real rotations
+    for i in range(len(x)):
+        if which_crop(out[i], x[i], [fill]) is not None or which_scale(out[i], x[i]) is not None:
+            continue
+        angle, dist = which_rotation(out[i], x[i], fill)
+        assert dist < 0.1 and -45 <= angle <= 44
+        angles.append(angle)
+        if abs(angle) >= 10:  # the corners come from outside the image: the batch mean
+            corners = out[i, 0, [0, 0, -1, -1], [0, -1, 0, -1]]
+            torch.testing.assert_close(corners, torch.full((4,), fill), atol=1e-5, rtol=0)
+    assert len(angles) >= 10 and max(map(abs, angles)) > 20
 
 
-def test_scale_zooms_by_a_factor_between_0_8_and_1_2() -> None:
-    x = blob()
-    out = dc_augment(x, torch.Generator().manual_seed(11))
-    op, u = draws(11)
-    scales = (op == 1).nonzero().flatten().tolist()
-    assert scales
-    for i in scales:
-        factor = 1 + (float(u[i, 0]) - 0.5) * 2 * 0.2
-        assert 0.8 <= factor <= 1.2
-        # the blob's mass grows with the area: factor ** 2
-        ratio = float(out[i].sum() / x[i].sum())
-        assert ratio == pytest.approx(factor**2, rel=0.03)
+def test_crop_scale_rotate_adds_no_noise() -> None:
+    """A constant image stays that constant under crop (mean fill) and rotation (mean fill);
+    the authors' scale pads with zeros. Noise would put any other value in."""
+    x = torch.full((200, 1, H, W), 0.7)
+    out = crop_scale_rotate(x, torch.Generator().manual_seed(2))
+    constant = (out - 0.7).abs() < 1e-6
+    assert bool((constant | (out == 0)).all())
+    untouched = constant.flatten(1).all(1)
+    assert 120 <= int(untouched.sum()) < 200  # crops, rotations and the scales up (~5/6)
 
 
-def test_registry_and_resolution() -> None:
-    x = randn(3, 1, 4, 4)
-    assert no_augment(x, torch.Generator()) is x
-    assert AUGMENTATIONS.get("dc") is dc_augment and AUGMENTATIONS.get("none") is no_augment
-    assert resolve_augment("auto", "mnist") == "dc"
-    assert resolve_augment("auto", "fashion-mnist") == "none"
-    assert resolve_augment("dc", "fashion-mnist") == "dc"
-    with pytest.raises(DcbenchError, match="unknown augmentation"):
-        resolve_augment("mixup", "mnist")
+def test_scale_is_nearest_and_anisotropic() -> None:
+    x = smooth(120)
+    out = crop_scale_rotate(x, torch.Generator().manual_seed(8))
+    scales = [s for i in range(len(x)) if (s := which_scale(out[i], x[i])) is not None
+              and which_crop(out[i], x[i], [float(x.mean())]) is None]
+    assert len(scales) >= 20
+    assert any(hs != ws for hs, ws in scales)  # height and width drawn independently
+    assert {hs for hs, _ in scales} <= set(SIDES)
+
+
+def test_crop_noise_gives_each_image_a_crop_or_a_little_noise() -> None:
+    x = smooth(80, c=3, seed=5)
+    out = crop_noise(x, torch.Generator().manual_seed(6))
+    mean = [float(torch.mean(x[:, c])) for c in range(3)]
+    crops = noises = 0
+    for i in range(len(x)):
+        if which_crop(out[i], x[i], mean) is not None:
+            crops += 1
+            continue
+        eps = (out[i] - x[i]) / 0.001
+        assert 0.7 < float(eps.std()) < 1.3 and float(eps.mean()) == pytest.approx(0, abs=0.2)
+        noises += 1
+    assert crops >= 20 and noises >= 20
+
+
+@pytest.mark.parametrize("name", ["dsa", "dsa-noflip"])
+def test_dsa_entries_call_dcbench_dsa_with_their_strategy(name: str) -> None:
+    from dcbench import dsa
+
+    x = torch.randn(8, 3, 16, 16, generator=torch.Generator().manual_seed(1))
+    ours = AUGMENTATIONS.get(name)(x, torch.Generator().manual_seed(3))
+    theirs = dsa.augment(x, DSA_STRATEGIES[name], torch.Generator().manual_seed(3))
+    assert torch.equal(ours, theirs)
+    flips = "flip" in DSA_STRATEGIES[name]
+    assert flips == (name == "dsa")
+
+
+def test_dsa_for_drops_flip_on_digits() -> None:
+    assert dsa_for("mnist") == dsa_for("svhn") == "dsa-noflip"
+    assert dsa_for("fashion-mnist") == dsa_for("cifar10") == "dsa"

@@ -184,6 +184,11 @@ class ContinualConfig:
             settings["epochs"] = self.epochs
         return cfg.load(EvalProtocol, settings, where="training.")
 
+    def training_protocol(self, dataset: str) -> Any:
+        """The protocol every step trains with, resolved for ``dataset`` and the run's model
+        (the same for every buffer, so the buffers stay comparable)."""
+        return self.eval_protocol().resolved(dataset, model=self.model)
+
     def identity(self) -> dict[str, Any]:
         """What a finished step depends on: all settings except the buffer/seed lists and name.
 

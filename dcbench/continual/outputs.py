@@ -15,6 +15,7 @@ import torch
 from dcbench.continual.config import ContinualConfig
 from dcbench.continual.metrics import UnitResult, aggregate, matrix_csv, summary_csv
 from dcbench.continual.state import step_path
+from dcbench.evaluation.protocol import EvalProtocol
 from dcbench.results import atomic_write_json, atomic_write_text
 from dcbench.results.rundir import slug
 
@@ -35,8 +36,8 @@ def write_outputs(config: ContinualConfig, data: Any, run_dir: Path,
         f"Mean ± sample std over seeds {', '.join(map(str, config.seeds))} (the steps run so "
         "far; Final and Forgetting over complete runs only); accuracy (%) on the test images of "
         "all classes seen; forgetting after the last step (Chaudhry et al. 2018).",
-        f"Protocol {config.protocol}: model {config.model}, {protocol['epochs']} epochs per step, "
-        f"SGD lr {protocol['lr']} (×0.1 after {protocol['lr_decay_at']:.0%} of the epochs), "
+        f"Protocol {config.protocol}: model {config.model}; per step "
+        f"{EvalProtocol(**protocol).schedule_text()}; SGD lr {protocol['lr']}, "
         f"momentum {protocol['momentum']}, weight decay {protocol['weight_decay']}, batch "
         f"{protocol['batch_size']}, augmentation {protocol['augment']}; "
         f"{protocol['reported']}.",

@@ -1,9 +1,11 @@
 """The Avalanche plugins every continual protocol trains with.
 
 :class:`EvalProtocolPlugin` runs the core evaluation protocol inside an Avalanche strategy: the
-optimiser and lr schedule come from :mod:`dcbench.evaluation.protocol` (``make_optimizer``,
-``lr_for_epoch``), so the rules are written once. :class:`LwFClassIncrementalPlugin` fixes
-Avalanche 0.6's LwF bookkeeping for datasets without task sets. Imports Avalanche.
+optimiser, the lr schedule and the momentum restart at the drop come from
+:mod:`dcbench.evaluation.protocol` (``make_optimizer``, ``begin_pass``), so the rules are written
+once; the strategy's ``train_epochs`` is the protocol's ``passes``.
+:class:`LwFClassIncrementalPlugin` fixes Avalanche 0.6's LwF bookkeeping for datasets without
+task sets. Imports Avalanche.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import torch
 from dcbench.augment import AUGMENTATIONS
 from dcbench.continual._compat import quiet_avalanche_import
 from dcbench.errors import DcbenchError
-from dcbench.evaluation.protocol import EvalProtocol, lr_for_epoch
+from dcbench.evaluation.protocol import EvalProtocol, begin_pass
 from dcbench.progress import progress_bar
 
 with quiet_avalanche_import():
@@ -42,18 +44,17 @@ class LwFClassIncrementalPlugin(LwFPlugin):
 
 
 class EvalProtocolPlugin(SupervisedPlugin):
-    """The core protocol inside an Avalanche strategy: lr schedule, augmentation, a finite-loss
-    check and a progress bar over the step's epochs."""
+    """The core protocol inside an Avalanche strategy: lr schedule (with the momentum restart),
+    augmentation, a finite-loss check and a progress bar over the step's passes. An unresolved
+    protocol is resolved knowing nothing of the data (``auto``: no augmentation)."""
 
     def __init__(self, protocol: EvalProtocol, g: torch.Generator, progress: bool = False,
                  desc: str = "train") -> None:
         super().__init__()
-        self.protocol = protocol
+        self.protocol = protocol.resolved()
         self.g = g
-        self.augment = AUGMENTATIONS.get(
-            protocol.augment if protocol.augment != "auto" else "none"
-        )
-        self.identity = protocol.augment in ("none", "auto")
+        self.augment = AUGMENTATIONS.get(self.protocol.augment)
+        self.identity = self.protocol.augment == "none"
         self.progress = progress
         self.desc = desc
         self.epoch = 0
@@ -65,8 +66,7 @@ class EvalProtocolPlugin(SupervisedPlugin):
                                 enabled=self.progress)
 
     def before_training_epoch(self, strategy: Any, **kwargs: Any) -> None:
-        for group in strategy.optimizer.param_groups:
-            group["lr"] = lr_for_epoch(self.protocol, self.epoch)
+        begin_pass(strategy.optimizer, self.protocol, self.epoch)
 
     def before_forward(self, strategy: Any, **kwargs: Any) -> None:
         if not self.identity:

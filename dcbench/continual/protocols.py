@@ -15,7 +15,8 @@
 
 Every protocol trains with the core evaluation protocol's optimiser and schedule
 (:class:`dcbench.evaluation.EvalProtocol`: SGD, lr, momentum, weight decay, batch size,
-lr × 0.1 after ``lr_decay_at`` of the epochs, augmentation) through
+``epochs + 1`` passes with lr × 0.1 and a momentum restart after pass
+``int(epochs × lr_decay_at) + 1``, augmentation) through
 :class:`~dcbench.continual.plugins.EvalProtocolPlugin`; the optimiser is created afresh at
 every step (no momentum carried across experiences).
 
@@ -145,6 +146,6 @@ def build_strategy(
         evaluator = EvaluationPlugin()
     return Naive(
         model=model, optimizer=optimizer, criterion=nn.CrossEntropyLoss(),
-        train_mb_size=settings.batch_size, train_epochs=settings.epochs,
+        train_mb_size=settings.batch_size, train_epochs=settings.resolved().passes,
         eval_mb_size=settings.test_batch, device=device, plugins=plugins, evaluator=evaluator,
     )

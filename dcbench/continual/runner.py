@@ -138,7 +138,7 @@ def run_step(config: ContinualConfig, stream: Any, buffer_name: str, seed: int, 
     from dcbench.models import model_from_spec
 
     t0, cpu0 = time.perf_counter(), time.process_time()
-    settings = config.eval_protocol().resolved(stream.sources[0].dataset.name)
+    settings = config.training_protocol(stream.sources[0].dataset.name)
     buffer = make_buffer(config, buffer_name, stream, seed, device, progress, checkpoint_dir)
     if previous is not None:
         buffer.load_state_dict(previous["memory"])
@@ -256,7 +256,7 @@ def _saved_identity(record: dict[str, Any]) -> dict[str, Any]:
 
 def config_record(config: ContinualConfig, dataset_name: str) -> dict[str, Any]:
     """config.json's extras: the training protocol and every method's resolved settings."""
-    protocol = config.eval_protocol().resolved(dataset_name)
+    protocol = config.training_protocol(dataset_name)
     return {
         "config": config.to_dict(),
         "training_protocol": dataclasses.asdict(protocol),

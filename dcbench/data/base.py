@@ -1,8 +1,9 @@
 """The one in-memory dataset type every condenser, trainer and application works on.
 
 Condensation touches every class's images thousands of times, so a dataset is kept as whole
-tensors (no ``DataLoader``, no per-sample ``__getitem__``), already normalised with the *train*
-split's per-channel mean/std. Synthetic images live in that same normalised space; ``mean`` and
+tensors (no ``DataLoader``, no per-sample ``__getitem__``), already normalised per channel: with
+the DC authors' constants for the datasets they name (:data:`AUTHORS_STATS`), else with the
+*train* split's mean/std. Synthetic images live in that same normalised space; ``mean`` and
 ``std`` travel with the dataset so that they can be undone for plots (``denormalize``) and
 recorded in a synthetic set's metadata.
 """
@@ -17,6 +18,21 @@ import torch
 from torch import Tensor
 
 from dcbench.errors import DcbenchError
+
+#: Per-channel (mean, std).
+Stats = tuple[tuple[float, ...], tuple[float, ...]]
+
+#: The constants the DC authors hard-code in ``get_dataset`` (VICO-UoE/DatasetCondensation
+#: utils.py), keyed by dcbench dataset name: these datasets are normalised exactly as theirs,
+#: so their published sets and ours live in one space. (CIFAR-10's std is their well-known
+#: value, not the split's: the split's is about (0.247, 0.243, 0.262).)
+AUTHORS_STATS: dict[str, Stats] = {
+    "mnist": ((0.1307,), (0.3081,)),
+    "fashion-mnist": ((0.2861,), (0.3530,)),
+    "svhn": ((0.4377, 0.4438, 0.4728), (0.1980, 0.2010, 0.1970)),
+    "cifar10": ((0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)),
+    "cifar100": ((0.5071, 0.4866, 0.4409), (0.2673, 0.2564, 0.2762)),
+}
 
 
 def channel_stats(x: Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -84,8 +100,10 @@ class ClassDataset:
         x_test: Tensor,
         y_test: Tensor,
         class_names: Sequence[str],
+        stats: Stats | None = None,
     ) -> ClassDataset:
-        """Build from images in [0, 1]: compute the train mean/std and normalise both splits.
+        """Build from images in [0, 1]: normalise both splits with ``stats`` (None: the train
+        split's mean/std, computed here).
 
         The tensors are normalised in place when they are already float32 (saves a copy of a
         whole split); pass clones if the caller still needs the [0, 1] versions.
@@ -101,7 +119,7 @@ class ClassDataset:
                 raise DcbenchError(f"{split} contains NaN or infinite values")
         if x_train.shape[0] == 0:
             raise DcbenchError(f"dataset {name!r}: the train split is empty")
-        mean, std = channel_stats(x_train)
+        mean, std = stats if stats is not None else channel_stats(x_train)
         # A constant channel would divide by zero; leave it unscaled instead.
         std = tuple(s if s > 1e-12 else 1.0 for s in std)
         for x in (x_train, x_test):

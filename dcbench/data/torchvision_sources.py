@@ -1,8 +1,9 @@
 """MNIST, CIFAR-10/100, SVHN and USPS through torchvision's dataset classes.
 
 torchvision knows these files' layouts and download URLs; we only take its raw arrays, turn
-them into float32 in [0, 1] and normalise with statistics computed from the train split
-(rather than hard-coded constants, so a partial or re-packaged copy stays consistent).
+them into float32 in [0, 1] and normalise them: MNIST, SVHN and CIFAR-10/100 with the DC
+authors' constants (:data:`~dcbench.data.base.AUTHORS_STATS`), USPS with statistics computed
+from its train split.
 torchvision is imported lazily: it costs import time that Fashion-MNIST and toy runs don't need.
 """
 
@@ -18,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from dcbench.data.base import ClassDataset
+from dcbench.data.base import AUTHORS_STATS, ClassDataset
 from dcbench.data.registry import default_cache_root, register_dataset
 from dcbench.errors import DataNotFoundError, DcbenchError
 
@@ -102,7 +103,8 @@ def _load(name: str, root: Path | None, download: bool) -> ClassDataset:
     labels = [s.labels if name == "svhn" else s.targets for s in splits]
     ys = [torch.as_tensor(np.asarray(y), dtype=torch.int64) for y in labels]
     names = class_names if class_names is not None else list(splits[0].classes)
-    return ClassDataset.from_unit_range(name, xs[0], ys[0], xs[1], ys[1], names)
+    return ClassDataset.from_unit_range(name, xs[0], ys[0], xs[1], ys[1], names,
+                                        stats=AUTHORS_STATS.get(name))
 
 
 # --------------------------------------------------------------------------- sources

@@ -100,7 +100,7 @@ def _evaluate_checked(set_path: Path, sset: SyntheticSet, ds: ClassDataset,
     make_dirs(results_root() / "evaluate")  # an unusable output location fails before training
     t0 = time.perf_counter()
     result = evaluate_set(sset.images, sset.labels, ds, config.models, config.protocol, seed,
-                          device, progress)
+                          device, progress, method=sset.meta.get("method"))
     wall = time.perf_counter() - t0
     run = RunDir.fresh("evaluate", name)
     set_info = {k: sset.meta.get(k) for k in ("dataset", "method", "ipc", "seed", "preset",
@@ -108,7 +108,8 @@ def _evaluate_checked(set_path: Path, sset: SyntheticSet, ds: ClassDataset,
     set_info["path"] = str(set_path)
     metrics = {"set": set_info, **result}
     record = {"set": str(set_path), "models": list(config.models),
-              "protocol": result["protocol"], "device": str(device)}
+              "protocol": result["protocol"], "device": str(device),
+              "protocols": {spec: r["protocol"] for spec, r in result["models"].items()}}
     run.write_config(record, identity={**dataclasses.asdict(config), "seed": seed,
                                        "set": str(set_path)})
     run.write_json("metrics.json", metrics)

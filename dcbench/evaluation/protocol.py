@@ -1,9 +1,18 @@
 """The evaluation protocol, in one place: train fresh models on a tensor set, test on the real
 test split, report the *final-epoch* accuracy (never the best epoch on test).
 
-Defaults are the DC authors' (see ../shared/REFERENCE.md): 300 epochs, SGD lr 0.01 with ×0.1
-after half the epochs, momentum 0.9, weight decay 5e-4, batch 256, augmentation only for MNIST.
-Every result file records the resolved :class:`EvalProtocol`.
+Every rule is the DC authors' (``evaluate_synset``, ``get_daparam`` and their ``main`` scripts):
+
+* SGD lr 0.01, momentum 0.9, weight decay 5e-4, batch 256;
+* ``Epoch + 1`` passes over the set (they loop ``range(Epoch + 1)``); the lr drops ×0.1 after
+  pass ``Epoch // 2 + 1`` and the optimiser is rebuilt there, so the momentum restarts;
+* augmentation by the set's method, the dataset and the evaluated model
+  (:func:`resolve_augment`): DSA for DSA and DM sets; ``crop_noise`` for a batch-norm ConvNet;
+  ``crop_scale_rotate`` on MNIST; none otherwise;
+* ``Epoch`` = 300 without augmentation, 1000 with any ("training with data augmentation needs
+  more epochs").
+
+Every result file records the protocol resolved for each model.
 """
 
 from __future__ import annotations
@@ -17,10 +26,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dcbench.augment import AUGMENTATIONS, resolve_augment
+from dcbench.augment import AUGMENTATIONS, dsa_for
 from dcbench.data import ClassDataset
 from dcbench.errors import DcbenchError
-from dcbench.models import model_from_spec
+from dcbench.models import MODELS, ConvNet, model_from_spec, model_options, parse_model_spec
 from dcbench.progress import progress_bar
 from dcbench.results.stats import mean_std  # re-exported: callers import it from here
 from dcbench.seeding import derive_seed, generator
@@ -28,35 +37,114 @@ from dcbench.seeding import derive_seed, generator
 BatchHook = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], None]
 
 
+#: The authors' ``Epoch`` without and with augmentation.
+EPOCHS_PLAIN, EPOCHS_AUGMENTED = 300, 1000
+
+#: Methods whose sets the authors train with DSA at evaluation (``main.py --method DSA``,
+#: ``main_DM.py``), whatever the dataset and model.
+DSA_METHODS = ("dsa", "dm")
+
+#: What every result records of the schedule; a protocol dict without it predates the rule.
+SCHEDULE = ("Epoch+1 passes; lr x0.1 after pass int(Epoch*lr_decay_at)+1 (Epoch//2+1 at 0.5), "
+            "momentum restarted (the authors' evaluate_synset)")
+
+
+def passes_for(epochs: int) -> int:
+    """Passes over the set for the authors' ``Epoch``: they loop ``range(Epoch + 1)``."""
+    return epochs + 1
+
+
+def is_batchnorm_convnet(spec: str | None) -> bool:
+    """The authors augment the evaluation of ``ConvNetBN`` (and of no other batch-norm model)."""
+    if spec is None:
+        return False
+    name, options = parse_model_spec(spec)
+    if MODELS.get(name) is not ConvNet:
+        return False
+    return str({**model_options(name), **options}["norm"]).lower() == "batch"
+
+
+def resolve_augment(name: str, dataset: str | None = None, method: str | None = None,
+                    model: str | None = None) -> str:
+    """The augmentation ``name`` means for this set and model: ``"auto"`` is the authors' rule,
+    anything else is checked and kept.
+
+    Their order: DSA sets (``dsa``, ``dm``) always get DSA (``get_daparam`` is not called);
+    otherwise ``get_daparam`` sets ``crop_scale_rotate`` for MNIST and then overrides it with
+    ``crop_noise`` for ConvNetBN, so a batch-norm ConvNet gets ``crop_noise`` on MNIST too.
+    """
+    if name != "auto":
+        AUGMENTATIONS.get(name)
+        return name
+    if (method or "").lower() in DSA_METHODS:
+        return dsa_for(dataset)
+    if is_batchnorm_convnet(model):
+        return "crop_noise"
+    return "crop_scale_rotate" if dataset == "mnist" else "none"
+
+
 @dataclass
 class EvalProtocol:
     """How a model is trained on a (synthetic) set and scored; recorded with every result."""
 
-    epochs: int = 300
+    epochs: int | None = None  # the authors' Epoch; None: 300, or 1000 with augmentation
     lr: float = 0.01
     momentum: float = 0.9
     weight_decay: float = 5e-4
     batch_size: int = 256
-    lr_decay_at: float = 0.5  # fraction of epochs after which lr is multiplied by 0.1
-    augment: str = "auto"  # auto = "dc" for MNIST, "none" otherwise (the authors' choice)
+    lr_decay_at: float = 0.5  # lr x0.1 after pass int(epochs * lr_decay_at) + 1; 0: never
+    augment: str = "auto"  # auto: the authors' rule (resolve_augment)
     num_models: int = 5
     test_batch: int = 2048
+    schedule: str = SCHEDULE
     reported: str = "final-epoch test accuracy on the full test split"
 
     def validate(self) -> None:
-        for key in ("epochs", "batch_size", "num_models", "test_batch"):
+        for key in ("batch_size", "num_models", "test_batch"):
             if getattr(self, key) < 1:
                 raise DcbenchError(f"{key}: must be at least 1 (got {getattr(self, key)})")
+        if self.epochs is not None and self.epochs < 1:
+            raise DcbenchError(f"epochs: must be at least 1 (got {self.epochs})")
         if not self.lr > 0:
             raise DcbenchError(f"lr: must be positive (got {self.lr})")
         if not 0 <= self.lr_decay_at <= 1:
             raise DcbenchError(f"lr_decay_at: must be a fraction in [0, 1] "
                                f"(got {self.lr_decay_at})")
+        if self.schedule != SCHEDULE:
+            raise DcbenchError(f"schedule: describes the one schedule dcbench runs "
+                               f"({SCHEDULE!r}); it is not a setting")
         if self.augment != "auto":
             AUGMENTATIONS.get(self.augment)
 
-    def resolved(self, dataset: str) -> EvalProtocol:
-        return dataclasses.replace(self, augment=resolve_augment(self.augment, dataset))
+    def resolved(self, dataset: str | None = None, method: str | None = None,
+                 model: str | None = None) -> EvalProtocol:
+        """A copy with the augmentation for this dataset, set method and model spec, and the
+        epochs that go with it (see the module docstring); resolving twice changes nothing."""
+        augment = resolve_augment(self.augment, dataset, method, model)
+        epochs = self.epochs
+        if epochs is None:
+            epochs = EPOCHS_PLAIN if augment == "none" else EPOCHS_AUGMENTED
+        return dataclasses.replace(self, augment=augment, epochs=epochs)
+
+    @property
+    def passes(self) -> int:
+        """Passes over the set of a resolved protocol."""
+        if self.epochs is None:
+            raise DcbenchError("epochs: not resolved yet (EvalProtocol.resolved)")
+        return passes_for(self.epochs)
+
+    def epochs_text(self) -> str:
+        """The epochs in words, resolved or not (for dry runs and notes)."""
+        if self.epochs is None:
+            return f"{EPOCHS_PLAIN} epochs ({EPOCHS_AUGMENTED} with augmentation)"
+        return f"{self.epochs} epochs"
+
+    def schedule_text(self) -> str:
+        """The resolved schedule in words, for the notes beside results."""
+        last = last_full_lr_pass(self)
+        drop = ("no lr drop" if last is None or last >= self.passes - 1 else
+                f"lr ×0.1 after pass {last} of 0..{self.passes - 1}, momentum restarted")
+        return f"{self.epochs} epochs = {self.passes} passes, {drop}"
 
 
 def make_optimizer(model: nn.Module, protocol: EvalProtocol) -> torch.optim.Optimizer:
@@ -65,11 +153,29 @@ def make_optimizer(model: nn.Module, protocol: EvalProtocol) -> torch.optim.Opti
                            weight_decay=protocol.weight_decay)
 
 
+def last_full_lr_pass(protocol: EvalProtocol) -> int | None:
+    """The pass after which the lr drops: ``int(epochs * lr_decay_at) + 1`` (the authors'
+    ``Epoch // 2 + 1``), or None when ``lr_decay_at`` is 0."""
+    if protocol.lr_decay_at == 0:
+        return None
+    epochs = protocol.passes - 1  # the resolved epochs (passes raises when unresolved)
+    return int(epochs * protocol.lr_decay_at) + 1
+
+
 def lr_for_epoch(protocol: EvalProtocol, epoch: int) -> float:
-    """The protocol's step schedule: ``lr``, then ×0.1 from epoch ``epochs × lr_decay_at``
-    (no drop when that is epoch 0)."""
-    decay_epoch = int(protocol.epochs * protocol.lr_decay_at)
-    return protocol.lr * 0.1 if 0 < decay_epoch <= epoch else protocol.lr
+    """The lr of pass ``epoch`` (0-based, of ``protocol.passes``): ``lr`` up to and including
+    :func:`last_full_lr_pass`, ``lr × 0.1`` after it."""
+    last = last_full_lr_pass(protocol)
+    return protocol.lr * 0.1 if last is not None and epoch > last else protocol.lr
+
+
+def begin_pass(optimizer: torch.optim.Optimizer, protocol: EvalProtocol, epoch: int) -> None:
+    """Set pass ``epoch``'s lr; on the first pass after the drop also forget the momentum, as
+    the authors' rebuilt optimiser does (SGD then starts its buffers from the next gradient)."""
+    if epoch > 0 and lr_for_epoch(protocol, epoch) != lr_for_epoch(protocol, epoch - 1):
+        optimizer.state.clear()
+    for group in optimizer.param_groups:
+        group["lr"] = lr_for_epoch(protocol, epoch)
 
 
 def train_model(
@@ -82,17 +188,18 @@ def train_model(
     on_batch: BatchHook | None = None,
     progress: bool = False,
 ) -> nn.Module:
-    """Train ``model`` in place with the protocol; ``on_batch(idx, logits, y)`` sees each batch
-    (used to count forgetting events)."""
+    """Train ``model`` in place for ``protocol.passes`` passes; ``on_batch(idx, logits, y)`` sees
+    each batch (used to count forgetting events). An unresolved protocol is resolved knowing
+    nothing of the set: ``auto`` then means no augmentation."""
+    protocol = protocol.resolved()
     model.to(device).train()
     opt = make_optimizer(model, protocol)
-    augment = AUGMENTATIONS.get(protocol.augment if protocol.augment != "auto" else "none")
+    augment = AUGMENTATIONS.get(protocol.augment)
     x, y = x.to(device), y.to(device)
     n, b = len(x), protocol.batch_size
-    bar = progress_bar(total=protocol.epochs, desc="train", enabled=progress)
-    for epoch in range(protocol.epochs):
-        for group in opt.param_groups:
-            group["lr"] = lr_for_epoch(protocol, epoch)
+    bar = progress_bar(total=protocol.passes, desc="train", enabled=progress)
+    for epoch in range(protocol.passes):
+        begin_pass(opt, protocol, epoch)
         order = torch.randperm(n, generator=g)
         for start in range(0, n, b):
             idx = order[start:start + b]
@@ -132,12 +239,15 @@ def evaluate_set(
     seed: int = 0,
     device: torch.device | str = "cpu",
     progress: bool = True,
+    method: str | None = None,
 ) -> dict[str, Any]:
-    """Train ``protocol.num_models`` fresh models of each spec on the set; test on the real
-    test split. Returns ``{"protocol": ..., "models": {spec: {"accuracies", "mean", "std"}}}``."""
+    """Train ``protocol.num_models`` fresh models of each spec on the set (made by ``method``);
+    test on the real test split. The protocol is resolved per model (the augmentation, hence
+    the epochs, depend on it). Returns ``{"protocol": <the first model's>, "models": {spec:
+    {"accuracies", "mean", "std", "protocol"}}}``."""
     device = torch.device(device)
-    protocol = protocol.resolved(dataset.name)
     protocol.validate()
+    resolved = {spec: protocol.resolved(dataset.name, method, spec) for spec in models}
     results: dict[str, Any] = {}
     total = len(models) * protocol.num_models
     bar = progress_bar(total=total, desc="evaluate", enabled=progress)
@@ -146,12 +256,13 @@ def evaluate_set(
         for r in range(protocol.num_models):
             torch.manual_seed(derive_seed(seed, m_i, r, 7))
             model = model_from_spec(spec, dataset.channels, dataset.num_classes, dataset.image_size)
-            train_model(model, images, labels, protocol, generator(seed, m_i, r, 8), device)
+            train_model(model, images, labels, resolved[spec], generator(seed, m_i, r, 8), device)
             acc = accuracy(model, dataset.x_test, dataset.y_test, protocol.test_batch, device)
             accs.append(acc)
             bar.update(1)
             bar.set_postfix(model=spec, acc=f"{accs[-1]:.2f}")
         mean, std = mean_std(accs)
-        results[spec] = {"accuracies": accs, "mean": mean, "std": std}
+        results[spec] = {"accuracies": accs, "mean": mean, "std": std,
+                         "protocol": dataclasses.asdict(resolved[spec])}
     bar.close()
-    return {"protocol": dataclasses.asdict(protocol), "models": results}
+    return {"protocol": results[models[0]]["protocol"], "models": results}

@@ -16,22 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dcbench.data.base import AUTHORS_STATS, Stats
 from dcbench.errors import DcbenchError
 from dcbench.registry import Registry
 
-#: Per-channel (mean, std) a file was normalised with.
-Stats = tuple[tuple[float, ...], tuple[float, ...]]
-
 #: The constants of ``get_dataset`` in the DC authors' utils.py (VICO-UoE/DatasetCondensation),
-#: keyed by dcbench dataset name. Their older releases normalised CIFAR-100 with CIFAR-10's
-#: values (pass those with --mean/--std for such a file).
-DC_AUTHORS_STATS: dict[str, Stats] = {
-    "mnist": ((0.1307,), (0.3081,)),
-    "fashion-mnist": ((0.2861,), (0.3530,)),
-    "svhn": ((0.4377, 0.4438, 0.4728), (0.1980, 0.2010, 0.1970)),
-    "cifar10": ((0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)),
-    "cifar100": ((0.5071, 0.4866, 0.4409), (0.2673, 0.2564, 0.2762)),
-}
+#: keyed by dcbench dataset name: the ones dcbench normalises these datasets with. Their older
+#: releases normalised CIFAR-100 with CIFAR-10's values (pass those with --mean/--std for such
+#: a file).
+DC_AUTHORS_STATS: dict[str, Stats] = dict(AUTHORS_STATS)
 
 #: MTT (GeorgeCazenavette/mtt-distillation) started from the DC code but normalises CIFAR-100
 #: with the CIFAR-10 constants.

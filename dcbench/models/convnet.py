@@ -111,7 +111,7 @@ class ConvNet(ZooModel):
             layers.append(nn.Conv2d(width if d else channels, width, kernel_size=3, padding=pad))
             h, w = conv_out(h, 3, pad), conv_out(w, 3, pad)
             if norm != "none":
-                layers.append(make_norm(norm, width))
+                layers.append(make_norm(norm, width, (h, w)))
             layers.append(make_act(act))
             pool_factory = POOLS[pool]
             if pool_factory is not None:

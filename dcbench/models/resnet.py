@@ -6,24 +6,29 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dcbench.models.base import MODELS, ZooModel, check_choice
-from dcbench.models.layers import DEEP_NORMS, make_norm
+from dcbench.models.base import MODELS, ZooModel, as_image_size, check_choice, conv_out
+from dcbench.models.layers import DEEP_NORMS, MapSize, make_norm
 
 
 class BasicBlock(nn.Module):
-    """Two conv3x3 -> norm layers with a residual connection (1x1 projection when shapes change)."""
+    """Two conv3x3 -> norm layers with a residual connection (1x1 projection when shapes change).
 
-    def __init__(self, in_planes: int, planes: int, stride: int, norm: str) -> None:
+    ``size`` is the input's map size; ``out_size`` the block's (halved by a stride of 2).
+    """
+
+    def __init__(self, in_planes: int, planes: int, stride: int, norm: str,
+                 size: MapSize) -> None:
         super().__init__()
+        self.out_size = (conv_out(size[0], 3, 1, stride), conv_out(size[1], 3, 1, stride))
         self.conv1 = nn.Conv2d(in_planes, planes, 3, stride=stride, padding=1, bias=False)
-        self.bn1 = make_norm(norm, planes)
+        self.bn1 = make_norm(norm, planes, self.out_size)
         self.conv2 = nn.Conv2d(planes, planes, 3, stride=1, padding=1, bias=False)
-        self.bn2 = make_norm(norm, planes)
+        self.bn2 = make_norm(norm, planes, self.out_size)
         self.shortcut: nn.Module = nn.Identity()
         if stride != 1 or in_planes != planes:
             self.shortcut = nn.Sequential(
                 nn.Conv2d(in_planes, planes, kernel_size=1, stride=stride, bias=False),
-                make_norm(norm, planes),
+                make_norm(norm, planes, self.out_size),
             )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -50,12 +55,14 @@ class ResNet18(ZooModel):
     ) -> None:
         super().__init__()
         norm = check_choice("resnet18", "norm", norm, DEEP_NORMS)
+        size = as_image_size(image_size)  # the stem keeps it
         self.conv1 = nn.Conv2d(channels, 64, kernel_size=3, stride=1, padding=1, bias=False)
-        self.bn1 = make_norm(norm, 64)
+        self.bn1 = make_norm(norm, 64, size)
         stages = []
         for in_planes, planes, stride in ((64, 64, 1), (64, 128, 2), (128, 256, 2), (256, 512, 2)):
-            first = BasicBlock(in_planes, planes, stride, norm)
-            stages.append(nn.Sequential(first, BasicBlock(planes, planes, 1, norm)))
+            first = BasicBlock(in_planes, planes, stride, norm, size)
+            size = first.out_size
+            stages.append(nn.Sequential(first, BasicBlock(planes, planes, 1, norm, size)))
         self.layer1, self.layer2, self.layer3, self.layer4 = stages
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.feature_dim = planes

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from torch import nn
 
-from dcbench.models.base import MODELS, ZooModel, as_image_size, check_choice, first_conv_padding
+from dcbench.models.base import (
+    MODELS,
+    ZooModel,
+    as_image_size,
+    check_choice,
+    conv_out,
+    first_conv_padding,
+)
 from dcbench.models.layers import DEEP_NORMS, make_norm
 
 #: Convolution widths of VGG11; "M" is a 2x2 max pooling.
@@ -30,17 +37,20 @@ class VGG11(ZooModel):
         super().__init__()
         norm = check_choice("vgg11", "norm", norm, DEEP_NORMS)
         size = as_image_size(image_size)
+        h, w = size
         layers: list[nn.Module] = []
         in_ch = channels
         for i, item in enumerate(VGG11_CFG):
             if item == "M":
                 layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+                h, w = conv_out(h, 2, 0, 2), conv_out(w, 2, 0, 2)
                 continue
             assert isinstance(item, int)
             pad = first_conv_padding(size, 1) if i == 0 else 1
+            h, w = conv_out(h, 3, pad), conv_out(w, 3, pad)
             layers += [
                 nn.Conv2d(in_ch, item, kernel_size=3, padding=pad),
-                make_norm(norm, item),
+                make_norm(norm, item, (h, w)),
                 nn.ReLU(),
             ]
             in_ch = item

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import torch
 
 from dcbench.condense.estimate import describe, step_seconds
+from dcbench.evaluation.protocol import passes_for
 from dcbench.models import build_model
 from dcbench.nas.proxies import GROUND_TRUTH, early_stopping_plan
 from dcbench.nas.spaces import SearchSpace
@@ -37,16 +38,17 @@ class Estimate:
 
 def proxy_passes(proxies: list[str], set_images: int, epochs: int, whole_images: int,
                  whole_epochs: int) -> dict[str, int]:
-    """Training image passes of one unit of each proxy (images x epochs)."""
+    """Training image passes of one unit of each proxy (images x (epochs + 1), the protocol's
+    passes)."""
     out = {}
     for name in proxies:
         if name == GROUND_TRUTH:
-            out[name] = whole_images * whole_epochs
+            out[name] = whole_images * passes_for(whole_epochs)
         elif name == "early-stopping":
             e, n = early_stopping_plan(set_images, epochs, whole_images)
-            out[name] = e * n
+            out[name] = passes_for(e) * n
         else:
-            out[name] = set_images * epochs
+            out[name] = set_images * passes_for(epochs)
     return out
 
 

@@ -10,8 +10,9 @@ the epochs, how many images it stores and what it is, in words that go into the 
 * ``random``, ``herding``, ``kcenter``, ``forgetting``: coresets of real images from the same
   engine, at the same ipc;
 * ``early-stopping``: the ground truth's training images with the proxies' training compute
-  (images x epochs): whole epochs when the compute covers the ground-truth set, else one epoch
-  over a random subset of it that size;
+  (images x passes, a protocol making ``epochs + 1`` passes): whole passes when the compute
+  covers the ground-truth set twice, else two passes (the fewest a protocol makes) over a
+  random subset of half that size;
 * ``whole``: the ground truth: the training split (or a stated per-class subset of it in the
   quick preset) for ``whole_epochs``.
 """
@@ -29,6 +30,7 @@ import torch
 from dcbench.condense.synthetic_set import SyntheticSet
 from dcbench.data import ClassDataset
 from dcbench.errors import DcbenchError
+from dcbench.evaluation.protocol import passes_for
 from dcbench.registry import Registry
 from dcbench.seeding import generator
 
@@ -77,7 +79,8 @@ class ProxyData:
     def summary(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description, "epochs": self.epochs,
                 "train_images": len(self.x), "images_stored": self.images_stored,
-                "sample_passes": len(self.x) * self.epochs, "prep_s": round(self.prep_s, 3),
+                "sample_passes": len(self.x) * passes_for(self.epochs),
+                "prep_s": round(self.prep_s, 3),
                 **self.info}
 
 
@@ -168,30 +171,33 @@ def whole_proxy(ctx: ProxyContext) -> ProxyData:
 
 
 def early_stopping_plan(set_images: int, epochs: int, whole_images: int) -> tuple[int, int]:
-    """(epochs, images) over the ground-truth set matching ``set_images x epochs`` passes.
+    """(epochs, images) over the ground-truth set whose sample passes match the proxy sets'
+    ``set_images x passes_for(epochs)``.
 
-    Whole epochs when the budget covers the set at least once (rounded to the nearest epoch),
-    else one epoch over a random subset of the budget's size.
+    Whole passes over the set when the budget covers it at least twice (rounded to the nearest
+    pass; a protocol's epochs are at least 1, so it makes at least 2 passes), else 2 passes
+    over a random subset of half the budget's size.
     """
-    budget = set_images * epochs
-    if budget >= whole_images:
-        return max(1, round(budget / whole_images)), whole_images
-    return 1, budget
+    budget = set_images * passes_for(epochs)
+    if budget >= 2 * whole_images:
+        return max(2, round(budget / whole_images)) - 1, whole_images
+    return 1, max(1, budget // 2)
 
 
 @PROXIES.register("early-stopping")
 def early_stopping_proxy(ctx: ProxyContext) -> ProxyData:
     ds = ctx.dataset
-    budget = ctx.set_images * ctx.epochs
+    budget = ctx.set_images * passes_for(ctx.epochs)
     epochs, n = early_stopping_plan(ctx.set_images, ctx.epochs, len(ctx.whole_idx))
     idx = ctx.whole_idx
     if n < len(idx):
         g = generator(ctx.proxy_seed, 0xE5)
         idx = idx[torch.randperm(len(idx), generator=g)[:n]].sort().values
-    passes = n * epochs
-    desc = (f"early stopping: {epochs} epoch(s) over {n} images of the ground truth's training "
-            f"set = {passes} sample passes, matching the proxy sets' {ctx.set_images} images "
-            f"x {ctx.epochs} epochs = {budget} (ratio {passes / budget:.2f})")
+    passes = n * passes_for(epochs)
+    desc = (f"early stopping: {epochs} epoch(s) ({passes_for(epochs)} passes) over {n} images "
+            f"of the ground truth's training set = {passes} sample passes, matching the proxy "
+            f"sets' {ctx.set_images} images x {passes_for(ctx.epochs)} passes = {budget} "
+            f"(ratio {passes / budget:.2f})")
     return ProxyData("early-stopping", ds.x_train[idx], ds.y_train[idx], epochs, n, desc, 0.0,
                      {"compute_budget": budget, "compute_ratio": round(passes / budget, 4)})
 

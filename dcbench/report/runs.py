@@ -276,7 +276,8 @@ def load_evaluations(source: Source = None, dedupe: bool = True) -> pd.DataFrame
 
     Columns: the set's dataset, method, ipc, preset and seed; ``model`` (the spec) and
     ``index`` (which of the ``num_models``), ``accuracy`` (final-epoch test %, as recorded),
-    the protocol's epochs/num_models/augment, the evaluation seed, the set's condensation time
+    the protocol's epochs/num_models/augment (the model's own, as resolved for it; older runs
+    recorded one protocol for all), the evaluation seed, the set's condensation time
     and the commands that made the set and the evaluation. With ``dedupe`` an identical
     evaluation repeated (same set, seed, protocol, model) counts once (the newest).
     """
@@ -298,15 +299,16 @@ def load_evaluations(source: Source = None, dedupe: bool = True) -> pd.DataFrame
             "set_path": str(set_path) if set_path else info.get("path"),
             "set_run": set_path.parent.name if set_path else None,
             "condense_time_s": info.get("wall_time_s"),
-            **{key: protocol.get(key) for key in ("epochs", "num_models", "augment")},
             "eval_seed": (m.get("seeds") or [None])[0],
             "command": m.get("command"),
             "condense_command": cmanifest.get("command"),
             "finished_at": m.get("finished_at"),
         }
-        rows += [{**per_run, "model": spec, "index": i, "accuracy": float(acc)}
-                 for spec, result in (metrics.get("models") or {}).items()
-                 for i, acc in enumerate(result.get("accuracies") or [])]
+        for spec, result in (metrics.get("models") or {}).items():
+            own = result.get("protocol") or protocol  # older runs: one for all models
+            settings = {key: own.get(key) for key in ("epochs", "num_models", "augment")}
+            rows += [{**per_run, **settings, "model": spec, "index": i, "accuracy": float(acc)}
+                     for i, acc in enumerate(result.get("accuracies") or [])]
     frame = pd.DataFrame(rows, columns=EVAL_COLUMNS)
     if dedupe and not frame.empty:
         key = ["set_path", "eval_seed", "model", "epochs", "num_models", "augment", "index"]

@@ -43,13 +43,34 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+#: Protocol fields that do not change a result.
+NEUTRAL_PROTOCOL_KEYS = ("test_batch",)
+
+
+def _same_protocol(recorded: dict[str, Any] | None, want: dict[str, Any]) -> bool:
+    """Every field that changes a result agrees; a record without a field (an older run, e.g.
+    without ``schedule``) differs."""
+    return recorded is not None and all(
+        k in recorded and recorded[k] == v for k, v in want.items()
+        if k not in NEUTRAL_PROTOCOL_KEYS)
+
+
+def _same_evaluation(metrics: dict[str, Any], spec: EvaluateConfig) -> bool:
+    """The run trained each of ``spec``'s models with the protocol ``spec`` resolves to for
+    that set and model (the resolution depends on the dataset, the set's method and the model)."""
+    info, done = metrics.get("set") or {}, metrics.get("models") or {}
+    return all(
+        model in done and _same_protocol(done[model].get("protocol"), dataclasses.asdict(
+            spec.protocol.resolved(info.get("dataset"), info.get("method"), model)))
+        for model in spec.models)
+
+
 def find_evaluation(set_path: Path, spec: EvaluateConfig, seed: int,
                     root: Path | None = None) -> Path | None:
     """An evaluate run of ``set_path`` with this protocol, seed and (at least) these models."""
     from dcbench.report.runs import resolve_set_path
 
     root = root or results_root()
-    want = spec.protocol
     for metrics_path in sorted((root / "evaluate").glob("*/metrics.json")):
         run = metrics_path.parent
         if not (run / "manifest.json").is_file():
@@ -62,17 +83,7 @@ def find_evaluation(set_path: Path, spec: EvaluateConfig, seed: int,
         found = resolve_set_path((metrics.get("set") or {}).get("path"), root)
         if found is None or not _same_file(found, set_path):
             continue
-        p = metrics.get("protocol") or {}
-        same = (p.get("epochs") == want.epochs and p.get("num_models") == want.num_models
-                and p.get("batch_size") == want.batch_size
-                and abs(float(p.get("lr", -1)) - want.lr) < 1e-12
-                and p.get("momentum", want.momentum) == want.momentum
-                and p.get("weight_decay", want.weight_decay) == want.weight_decay
-                and p.get("lr_decay_at", want.lr_decay_at) == want.lr_decay_at
-                and (want.augment == "auto" or p.get("augment") == want.augment)
-                and (manifest.get("seeds") or [None])[0] == seed
-                and set(spec.models) <= set(metrics.get("models") or {}))
-        if same:
+        if (manifest.get("seeds") or [None])[0] == seed and _same_evaluation(metrics, spec):
             return run
     return None
 
@@ -121,7 +132,7 @@ def run_condense(config: CondenseTaskConfig, options: RunOptions) -> list[Path]:
                     target, ev, seed if ev.seed is None else ev.seed) is not None
                 evals = (f"; {'evaluated' if seen else 'to evaluate'}: "
                          f"{','.join(ev.models)} × {ev.protocol.num_models}, "
-                         f"{ev.protocol.epochs} epochs")
+                         f"{ev.protocol.epochs_text()}")
             options.echo(f"[{i}/{len(units)}] condense {ds} {method} ipc {ipc} seed {seed} "
                          f"({config.condense_preset}): {state}{evals}")
         return []
@@ -164,7 +175,7 @@ def run_evaluate(config: EvaluateTaskConfig, options: RunOptions) -> list[Path]:
     if options.dry_run:
         for i, path in enumerate(sets, 1):
             options.echo(f"[{i}/{len(sets)}] evaluate {path}: {','.join(ev.models)} × "
-                         f"{ev.protocol.num_models}, {ev.protocol.epochs} epochs")
+                         f"{ev.protocol.num_models}, {ev.protocol.epochs_text()}")
         return []
     device = _runtime(options)
     for i, path in enumerate(sets, 1):

@@ -132,9 +132,10 @@ def test_resume_may_add_buffers_but_not_change_settings(tiny, tmp_path: Path) ->
 
 def test_fresh_run_directory_under_results_continual(tiny, tmp_path: Path) -> None:
     tiny.update(buffers=["random"], experiences=1, dataset="toy:classes=2:per_class=4:"
-                "test_per_class=2:size=16x16", training={"augment": "dc", "lr": 0.02})
+                "test_per_class=2:size=16x16",
+                training={"augment": "crop_scale_rotate", "lr": 0.02})
     result = run_continual_task(tiny, quiet=True)
-    assert result.metrics["training_protocol"]["augment"] == "dc"
+    assert result.metrics["training_protocol"]["augment"] == "crop_scale_rotate"
     assert result.metrics["training_protocol"]["lr"] == 0.02
     assert result.run_dir.parent == tmp_path / "results" / "continual"
     assert str(result) == str(result.run_dir)

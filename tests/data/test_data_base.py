@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from dcbench.data import ClassDataset, channel_stats
+from dcbench.data.base import AUTHORS_STATS
 from dcbench.errors import DcbenchError
 
 
@@ -165,3 +166,28 @@ def test_describe_is_plain_json(small: ClassDataset) -> None:
     assert info["train_size"] == 12 and info["test_size"] == 5
     assert info["class_names"] == ["a", "b", "c"] and info["image_size"] == [5, 6]
     assert len(info["mean"]) == len(info["std"]) == 2
+
+
+def test_the_authors_constants() -> None:
+    """get_dataset's hard-coded values in the DC authors' utils.py."""
+    assert AUTHORS_STATS == {
+        "mnist": ((0.1307,), (0.3081,)),
+        "fashion-mnist": ((0.2861,), (0.3530,)),
+        "svhn": ((0.4377, 0.4438, 0.4728), (0.1980, 0.2010, 0.1970)),
+        "cifar10": ((0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)),
+        "cifar100": ((0.5071, 0.4866, 0.4409), (0.2673, 0.2564, 0.2762)),
+    }
+
+
+def test_from_unit_range_uses_given_stats() -> None:
+    g = torch.Generator().manual_seed(0)
+    x, xt = torch.rand(10, 2, 4, 4, generator=g), torch.rand(4, 2, 4, 4, generator=g)
+    y, yt = torch.arange(10) % 2, torch.arange(4) % 2
+    stats = ((0.25, 0.5), (0.5, 0.25))
+    ds = ClassDataset.from_unit_range("given", x.clone(), y, xt.clone(), yt, ["a", "b"],
+                                      stats=stats)
+    assert (ds.mean, ds.std) == stats
+    ref = (x - torch.tensor([0.25, 0.5]).view(2, 1, 1)) / torch.tensor([0.5, 0.25]).view(2, 1, 1)
+    torch.testing.assert_close(ds.x_train, ref)
+    own = ClassDataset.from_unit_range("own", x.clone(), y, xt.clone(), yt, ["a", "b"])
+    assert own.mean == pytest.approx(x.mean(dim=(0, 2, 3)).tolist(), abs=1e-6)

@@ -38,9 +38,11 @@ def test_sizes_and_classes(fmnist: tuple[ClassDataset, float]) -> None:
 
 def test_statistics(fmnist: tuple[ClassDataset, float]) -> None:
     ds, _ = fmnist
-    assert ds.mean[0] == pytest.approx(0.2860, abs=1e-3)
-    assert ds.std[0] == pytest.approx(0.3530, abs=1e-3)
-    assert abs(ds.x_train.mean().item()) < 1e-4
-    assert ds.x_train.std().item() == pytest.approx(1.0, abs=1e-3)
+    assert (ds.mean, ds.std) == ((0.2861,), (0.3530,))  # the DC authors' constants
+    # the split's own statistics (0.286041, 0.353024) are within 1e-4 of them: sets made with
+    # either still load (evaluation accepts a difference up to 1e-3)
+    own_mean, own_std = (0.28604060, 0.35302425)
+    assert ds.x_train.mean().item() == pytest.approx((own_mean - 0.2861) / 0.3530, abs=1e-5)
+    assert ds.x_train.std().item() == pytest.approx(own_std / 0.3530, abs=1e-4)
     unit = ds.denormalize(ds.x_test[:100])
     assert 0.0 <= unit.min().item() and unit.max().item() <= 1.0

@@ -6,8 +6,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
-from dcbench.data import DATASETS, default_cache_root, load_dataset, resolve_root, write_idx
+from dcbench.data import (
+    DATASETS,
+    channel_stats,
+    default_cache_root,
+    load_dataset,
+    read_idx,
+    resolve_root,
+    write_idx,
+)
+from dcbench.data.base import AUTHORS_STATS
 from dcbench.data.registry import split_spec
 from dcbench.errors import DataNotFoundError, DcbenchError, UnknownNameError
 
@@ -86,6 +96,40 @@ def test_mnist_through_torchvision(tmp_path: Path, no_network: None) -> None:
     ds = load_dataset("mnist", root=tmp_path)
     assert ds.x_train.shape == (20, 1, 28, 28) and ds.class_names[3] == "3"
     assert ds.class_counts() == [2] * 10
+    # the DC authors' constants, not this split's statistics
+    assert (ds.mean, ds.std) == ((0.1307,), (0.3081,))
+    images = read_idx(raw / "train-images-idx3-ubyte").astype(np.float32) / 255
+    np.testing.assert_allclose(ds.x_train[:, 0].numpy(), (images - 0.1307) / 0.3081, atol=1e-5)
+
+
+@pytest.mark.parametrize(("name", "layout", "classes"),
+                         [("cifar10", "NHWC", 10), ("cifar100", "NHWC", 100), ("svhn", "NCHW", 10)])
+def test_colour_sources_use_the_authors_constants(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, layout: str, classes: int
+) -> None:
+    import torchvision.datasets as tvd
+
+    rng = np.random.default_rng(1)
+
+    class Fake:
+        """The attributes dcbench reads from torchvision's class, for 12/6 random images."""
+
+        def __init__(self, root: str, train: bool = True, split: str = "train",
+                     download: bool = False) -> None:
+            n = 12 if train and split == "train" else 6
+            shape = (n, 32, 32, 3) if layout == "NHWC" else (n, 3, 32, 32)
+            self.data = rng.integers(0, 256, shape, np.uint8)
+            self.targets = self.labels = np.arange(n) % classes
+            self.classes = [f"c{i}" for i in range(classes)]
+
+    tv_class = {"cifar10": "CIFAR10", "cifar100": "CIFAR100", "svhn": "SVHN"}[name]
+    monkeypatch.setattr(tvd, tv_class, Fake)
+    ds = load_dataset(name, root=tmp_path)
+    mean, std = AUTHORS_STATS[name]
+    assert (ds.mean, ds.std) == (mean, std) and len(mean) == 3
+    assert ds.std != channel_stats(ds.denormalize(ds.x_train))[1]
+    unit = ds.x_train * torch.tensor(std).view(3, 1, 1) + torch.tensor(mean).view(3, 1, 1)
+    assert float((unit * 255 - (unit * 255).round()).abs().max()) < 1e-3  # exactly undone
 
 
 def test_usps_upsampled_to_28(tmp_path: Path, no_network: None) -> None:
@@ -105,6 +149,8 @@ def test_usps_upsampled_to_28(tmp_path: Path, no_network: None) -> None:
     assert ds.y_train.tolist() == [i % 10 for i in range(12)]
     unit = ds.denormalize(ds.x_train)
     assert 0.0 <= unit.min().item() and unit.max().item() <= 1.0
+    assert "usps" not in AUTHORS_STATS  # not one of theirs: its own train statistics
+    assert ds.mean == pytest.approx(channel_stats(unit)[0], abs=1e-5)
 
 
 @pytest.mark.parametrize("case, words", [

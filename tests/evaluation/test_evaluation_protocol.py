@@ -10,7 +10,15 @@ import torch
 
 import dcbench.evaluation.protocol as train_module
 from dcbench.errors import DcbenchError
-from dcbench.evaluation.protocol import EvalProtocol, accuracy, evaluate_set, mean_std, train_model
+from dcbench.evaluation.protocol import (
+    EvalProtocol,
+    accuracy,
+    evaluate_set,
+    last_full_lr_pass,
+    lr_for_epoch,
+    mean_std,
+    train_model,
+)
 from dcbench.models import model_from_spec
 from dcbench.seeding import derive_seed, generator
 
@@ -37,33 +45,118 @@ def _train(ds, protocol: EvalProtocol, n: int | None = None):
 
 def test_paper_defaults() -> None:
     p = EvalProtocol()
-    assert (p.epochs, p.lr, p.momentum, p.weight_decay, p.batch_size) == (300, 0.01, 0.9, 5e-4,
+    assert (p.epochs, p.lr, p.momentum, p.weight_decay, p.batch_size) == (None, 0.01, 0.9, 5e-4,
                                                                           256)
-    assert p.lr_decay_at == 0.5 and "final-epoch" in p.reported
-    assert p.resolved("mnist").augment == "dc" and p.resolved("fashion-mnist").augment == "none"
-    assert p.resolved("toy").augment == "none" and p.augment == "auto"  # resolved() copies
+    assert p.lr_decay_at == 0.5 and "final-epoch" in p.reported and p.augment == "auto"
+    assert "Epoch+1 passes" in p.schedule and "momentum restarted" in p.schedule
+    mnist, fmnist = p.resolved("mnist"), p.resolved("fashion-mnist")
+    assert (mnist.augment, mnist.epochs, mnist.passes) == ("crop_scale_rotate", 1000, 1001)
+    assert (fmnist.augment, fmnist.epochs, fmnist.passes) == ("none", 300, 301)
+    assert p.resolved("toy").augment == "none" and p.epochs is None  # resolved() copies
+    assert mnist.resolved("mnist") == mnist  # resolving twice changes nothing
 
 
-@pytest.mark.parametrize("epochs", [2, 6, 7])
-def test_lr_decays_tenfold_after_half_the_epochs(
+@pytest.mark.parametrize(
+    ("dataset", "method", "model", "augment"),
+    [
+        ("fashion-mnist", "dc", "convnet", "none"),
+        ("cifar10", "herding", "convnet:norm=instance", "none"),
+        ("fashion-mnist", "dsa", "convnet", "dsa"),
+        ("cifar10", "DM", "convnet", "dsa"),
+        ("fashion-mnist", "dm", "convnet:norm=batch", "dsa"),  # DSA sets: DSA, whatever model
+        ("mnist", "dsa", "convnet", "dsa-noflip"),  # digits are not mirrored
+        ("svhn", "dm", None, "dsa-noflip"),
+        ("mnist", "dc", "convnet", "crop_scale_rotate"),
+        ("mnist", None, None, "crop_scale_rotate"),
+        ("cifar10", "dc", "convnet:width=8:norm=batch", "crop_noise"),
+        ("mnist", "random", "convnet:norm=batch", "crop_noise"),  # get_daparam's override
+        ("cifar10", "dc", "vgg11:norm=batch", "none"),  # theirs: ConvNetBN only
+        ("cifar10", "imported:dc-authors", "resnet18:norm=batch", "none"),
+    ],
+)
+def test_augmentation_and_epochs_follow_the_authors_rule(dataset, method, model, augment) -> None:
+    p = EvalProtocol().resolved(dataset, method, model)
+    assert p.augment == augment
+    assert p.epochs == (300 if augment == "none" else 1000)
+    assert p.passes == p.epochs + 1
+
+
+def test_explicit_settings_win_over_the_rule() -> None:
+    assert EvalProtocol(augment="none").resolved("mnist", "dm").epochs == 300
+    explicit = EvalProtocol(epochs=50).resolved("mnist")
+    assert (explicit.augment, explicit.epochs) == ("crop_scale_rotate", 50)
+    assert EvalProtocol(augment="crop_noise").resolved("cifar10").epochs == 1000
+
+
+@pytest.mark.parametrize(("dataset", "full", "lowered"),
+                         [("mnist", 502, 499), ("fashion-mnist", 152, 149)])
+def test_schedule_is_epoch_plus_one_passes_with_the_drop_after_epoch_half_plus_one(
+    dataset: str, full: int, lowered: int
+) -> None:
+    p = EvalProtocol().resolved(dataset)
+    lrs = [lr_for_epoch(p, e) for e in range(p.passes)]
+    assert last_full_lr_pass(p) == p.epochs // 2 + 1  # 501 with augmentation, 151 without
+    assert lrs == pytest.approx([0.01] * full + [0.001] * lowered)
+
+
+def test_no_drop_when_lr_decay_at_is_zero() -> None:
+    p = EvalProtocol(epochs=10, lr_decay_at=0.0).resolved()
+    assert last_full_lr_pass(p) is None
+    assert {lr_for_epoch(p, e) for e in range(p.passes)} == {0.01}
+
+
+@pytest.mark.parametrize("epochs", [2, 4, 6, 7])
+def test_training_makes_epochs_plus_one_passes_and_drops_the_lr_after_pass_half_plus_one(
     tiny_dataset, monkeypatch: pytest.MonkeyPatch, epochs: int
 ) -> None:
     monkeypatch.setattr(train_module.torch.optim, "SGD", RecordingSGD)
     RecordingSGD.log = []
     protocol = EvalProtocol(epochs=epochs, lr=0.05, batch_size=10, augment="none")
-    _train(tiny_dataset, protocol, n=20)  # 20 images, batch 10: 2 steps per epoch
+    _train(tiny_dataset, protocol, n=20)  # 20 images, batch 10: 2 steps per pass
     log = RecordingSGD.log
-    assert len(log) == 2 * epochs
-    half = epochs // 2
-    assert log[: 2 * half] == pytest.approx([0.05] * (2 * half))
-    assert log[2 * half:] == pytest.approx([0.005] * (2 * (epochs - half)))
+    assert len(log) == 2 * (epochs + 1)
+    full = min(epochs // 2 + 2, epochs + 1)  # passes 0 .. epochs//2 + 1 at the full lr
+    assert log[: 2 * full] == pytest.approx([0.05] * (2 * full))
+    assert log[2 * full:] == pytest.approx([0.005] * (2 * (epochs + 1 - full)))
+    if epochs == 4:
+        assert full == 4 and len(log) == 10  # 5 passes; the drop after pass 3
 
 
 def test_one_epoch_never_decays(tiny_dataset, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(train_module.torch.optim, "SGD", RecordingSGD)
     RecordingSGD.log = []
     _train(tiny_dataset, EvalProtocol(epochs=1, lr=0.05, batch_size=256, augment="none"))
-    assert RecordingSGD.log == [0.05]
+    assert RecordingSGD.log == [0.05, 0.05]  # 2 passes; the drop would come after pass 1
+
+
+def test_the_drop_restarts_the_momentum_as_their_rebuilt_optimiser(tiny_dataset) -> None:
+    """train_model equals the authors' loop, which builds a new SGD after pass Epoch//2 + 1."""
+    ds, epochs = tiny_dataset, 4
+    protocol = EvalProtocol(epochs=epochs, lr=0.05, batch_size=10, augment="none")
+    ours = _train(ds, protocol, n=20)
+
+    x, y = ds.x_train[:20], ds.y_train[:20]
+    torch.manual_seed(0)
+    theirs = model_from_spec(MODEL, ds.channels, ds.num_classes, ds.image_size)
+    lr, g = 0.05, generator(0)
+    opt = torch.optim.SGD(theirs.parameters(), lr=lr, momentum=0.9, weight_decay=5e-4)
+    for ep in range(epochs + 1):
+        order = torch.randperm(20, generator=g)
+        for start in (0, 10):
+            idx = order[start:start + 10]
+            loss = torch.nn.functional.cross_entropy(theirs(x[idx]), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        if ep == epochs // 2 + 1:
+            lr *= 0.1
+            opt = torch.optim.SGD(theirs.parameters(), lr=lr, momentum=0.9, weight_decay=5e-4)
+    for a, b in zip(ours.state_dict().values(), theirs.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+    kept = EvalProtocol(epochs=epochs, lr=0.05, batch_size=10, augment="none", lr_decay_at=0.0)
+    no_drop = _train(ds, kept, n=20)
+    assert not torch.equal(no_drop.classifier.weight, ours.classifier.weight)
 
 
 def test_optimiser_settings_are_the_protocols(tiny_dataset, monkeypatch) -> None:
@@ -116,14 +209,41 @@ def test_protocol_dict_is_recorded_resolved(tiny_dataset) -> None:
     recorded = result["protocol"]
     assert recorded == dataclasses.asdict(dataclasses.replace(protocol, augment="none"))
     assert recorded["reported"].startswith("final-epoch") and recorded["lr_decay_at"] == 0.5
+    assert recorded["schedule"] == protocol.schedule
     assert set(result["models"]) == {MODEL, "mlp"}
     for r in result["models"].values():
         assert len(r["accuracies"]) == 3 and all(0 <= a <= 100 for a in r["accuracies"])
         assert (r["mean"], r["std"]) == pytest.approx(mean_std(r["accuracies"]))
+        assert r["protocol"] == recorded
+
+
+def test_each_model_is_trained_with_its_own_resolved_protocol(
+    tiny_dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ds, bn = tiny_dataset, f"{MODEL}:norm=batch"
+    seen: list[tuple[str, int]] = []
+    real_train = train_module.train_model
+
+    def spy(model, x, y, protocol, g, device, **kw):
+        seen.append((protocol.augment, protocol.passes))
+        return real_train(model, x, y, dataclasses.replace(protocol, epochs=1), g, device, **kw)
+
+    monkeypatch.setattr(train_module, "train_model", spy)
+    result = evaluate_set(ds.x_train[:6], ds.y_train[:6], ds, [MODEL, bn],
+                          EvalProtocol(num_models=1), progress=False)
+    assert seen == [("none", 301), ("crop_noise", 1001)]
+    assert result["protocol"] == result["models"][MODEL]["protocol"]
+    assert result["models"][bn]["protocol"]["augment"] == "crop_noise"
+    assert result["models"][bn]["protocol"]["epochs"] == 1000
+    seen.clear()
+    dsa = evaluate_set(ds.x_train[:6], ds.y_train[:6], ds, [MODEL, bn],
+                       EvalProtocol(num_models=1), progress=False, method="dm")
+    assert seen == [("dsa", 1001), ("dsa", 1001)]
+    assert dsa["protocol"]["augment"] == "dsa" and dsa["protocol"]["epochs"] == 1000
 
 
 def test_evaluation_is_seeded(tiny_dataset) -> None:
-    ds, p = tiny_dataset, EvalProtocol(epochs=3, num_models=2, augment="dc")
+    ds, p = tiny_dataset, EvalProtocol(epochs=3, num_models=2, augment="crop_scale_rotate")
     a = evaluate_set(ds.x_train[:9], ds.y_train[:9], ds, [MODEL], p, seed=1, progress=False)
     b = evaluate_set(ds.x_train[:9], ds.y_train[:9], ds, [MODEL], p, seed=1, progress=False)
     assert a == b
@@ -156,7 +276,8 @@ def test_divergence_is_a_one_line_error(tiny_dataset) -> None:
 
 
 @pytest.mark.parametrize(
-    "bad", [{"epochs": 0}, {"batch_size": 0}, {"num_models": 0}, {"lr": 0.0}, {"augment": "x"}]
+    "bad", [{"epochs": 0}, {"epochs": -1}, {"batch_size": 0}, {"num_models": 0}, {"lr": 0.0},
+            {"augment": "x"}, {"augment": "dc"}, {"schedule": "300 epochs, x0.1 at half"}]
 )
 def test_bad_protocols_are_rejected(bad: dict) -> None:
     with pytest.raises(DcbenchError):

@@ -10,7 +10,7 @@ from torch import nn
 
 from dcbench.errors import DcbenchError
 from dcbench.models import CONVNET_GRID, ConvNet, has_batchnorm, iter_convnet_grid
-from dcbench.models.layers import InstanceNorm2d
+from dcbench.models.layers import InstanceNorm2d, LayerNorm
 
 SHAPES = [(1, 28, 28), (3, 32, 32)]
 
@@ -67,7 +67,8 @@ def test_layer_choices() -> None:
     assert nn.BatchNorm2d in kinds(norm="batch")
     assert InstanceNorm2d in kinds(norm="instance")  # the vmap-safe subclass
     assert issubclass(InstanceNorm2d, nn.InstanceNorm2d)
-    assert nn.GroupNorm in kinds(norm="layer") and nn.GroupNorm in kinds(norm="group")
+    assert LayerNorm in kinds(norm="layer") and issubclass(LayerNorm, nn.LayerNorm)
+    assert nn.GroupNorm in kinds(norm="groupnorm1") and nn.GroupNorm in kinds(norm="group")
     assert kinds(norm="none", pool="none") == {nn.Conv2d, nn.ReLU}
     assert nn.MaxPool2d in kinds(pool="max")
     assert nn.Sigmoid in kinds(act="sigmoid")
@@ -79,9 +80,35 @@ def test_layer_choices() -> None:
             for m in ConvNet(3, 10, (32, 32), width=8, norm=norm).features
             if isinstance(m, nn.GroupNorm)
         ).num_groups
-        for norm in ("layer", "group")
+        for norm in ("groupnorm1", "group")
     }
-    assert groups == {"layer": 1, "group": 4}
+    assert groups == {"groupnorm1": 1, "group": 4}
+
+
+@pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 32)], ids=["28x28x1", "32x32x3"])
+def test_layer_norm_is_the_authors_per_pixel_layernorm(shape: tuple[int, int, int]) -> None:
+    """nn.LayerNorm([C, H, W]) on each block's conv output (before pooling; 28x28 inputs are
+    padded to 32x32), affine per pixel; groupnorm1 has the same statistics, one scale and
+    shift per channel."""
+    sides = (32, 16, 8)
+    model = ConvNet(shape[0], 10, shape[1:], width=8, norm="layer")
+    norms = [m for m in model.features if isinstance(m, nn.LayerNorm)]
+    assert [n.normalized_shape for n in norms] == [(8, s, s) for s in sides]
+    assert all(n.elementwise_affine and n.weight.shape == n.bias.shape == (8, s, s)
+               for n, s in zip(norms, sides, strict=True))
+    first = norms[0]
+    with torch.no_grad():
+        first.weight.normal_()
+        first.bias.normal_()
+    x = torch.randn(4, 8, 32, 32)
+    flat = x.flatten(1)
+    mean, var = flat.mean(1, keepdim=True), flat.var(1, unbiased=False, keepdim=True)
+    ref = ((flat - mean) / torch.sqrt(var + 1e-5)).view_as(x)
+    with torch.no_grad():
+        torch.testing.assert_close(first(x), ref * first.weight + first.bias)
+        gn1 = ConvNet(shape[0], 10, shape[1:], width=8, norm="groupnorm1").features[1]
+        assert isinstance(gn1, nn.GroupNorm) and gn1.weight.shape == (8,)
+        torch.testing.assert_close(gn1(x), ref)
 
 
 @pytest.mark.parametrize(

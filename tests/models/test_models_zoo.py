@@ -60,7 +60,7 @@ def test_has_batchnorm() -> None:
     assert has_batchnorm(build_model("convnet", 1, 10, (28, 28), norm="batch", width=8))
     assert has_batchnorm(build_model("vgg11", 1, 10, (28, 28), norm="batch"))
     assert has_batchnorm(build_model("resnet18", 1, 10, (28, 28), norm="batch"))
-    for norm in ("none", "instance", "layer", "group"):
+    for norm in ("none", "instance", "layer", "groupnorm1", "group"):
         assert not has_batchnorm(build_model("convnet", 1, 10, (28, 28), norm=norm, width=8))
 
 

@@ -11,7 +11,9 @@ from dcbench.nas.spaces import check_space, resolve_space
 def test_passes_per_proxy() -> None:
     passes = proxy_passes(["random", "early-stopping", "whole"], set_images=20, epochs=10,
                           whole_images=100, whole_epochs=3)
-    assert passes == {"random": 200, "early-stopping": 200, "whole": 300}
+    # each protocol makes epochs + 1 passes: 20 x 11; early stopping: 1 epoch = 2 passes over
+    # the 100 images (the nearest whole number of passes to 220 images); 100 x 4
+    assert passes == {"random": 220, "early-stopping": 200, "whole": 400}
 
 
 def test_estimate_arithmetic_and_line() -> None:

@@ -62,8 +62,9 @@ def test_tiny_run_writes_every_output(results_root: Path, tiny_settings: dict) -
     assert whole["spearman_all"] == pytest.approx(1.0) and whole["regret"] == 0
     assert whole["images_stored"] == 36 and whole["epochs"] == 6
     assert "whole training split (36 images), 6 epochs" in ranking["ground_truth"]
-    es = ranking["proxies"]["early-stopping"]  # 6 images x 4 epochs = 24 passes < 36
-    assert es["images_stored"] == 24 and es["epochs"] == 1 and es["compute_ratio"] == 1.0
+    # 6 images x (4 + 1) passes = 30 < 2 x 36: 2 passes (epochs 1) over 15 images
+    es = ranking["proxies"]["early-stopping"]
+    assert es["images_stored"] == 15 and es["epochs"] == 1 and es["compute_ratio"] == 1.0
     md = (out / "ranking.md").read_text()
     assert "Spearman top-3" in md and "k = 3" in md
     manifest = json.loads((out / "manifest.json").read_text())
@@ -162,10 +163,16 @@ def test_condensed_proxy_made_on_the_fly_then_reused(results_root: Path,
 
 
 def test_early_stopping_matches_the_proxy_compute() -> None:
-    assert early_stopping_plan(100, 100, 5000) == (2, 5000)  # quick: 2 epochs over 5000
-    assert early_stopping_plan(100, 100, 60000) == (1, 10000)  # paper: 10^4 images, 1 epoch
-    assert early_stopping_plan(100, 100, 4000) == (2, 4000)  # 2.5 rounds to 2
-    assert early_stopping_plan(6, 4, 36) == (1, 24)
+    """Sample passes: a proxy set's images x (epochs + 1), as a protocol trains."""
+    # quick: 100 x 101 = 10100 passes; 2 passes (epoch 1) over 5000 images
+    assert early_stopping_plan(100, 100, 5000) == (1, 5000)
+    # paper: 10100 < 2 x 60000: 2 passes (the fewest) over 5050 images
+    assert early_stopping_plan(100, 100, 60000) == (1, 5050)
+    assert early_stopping_plan(100, 100, 4000) == (2, 4000)  # 2.525 passes round to 3
+    assert early_stopping_plan(6, 4, 36) == (1, 15)
+    for args in ((100, 100, 60000), (6, 4, 36), (7, 4, 40)):
+        epochs, n = early_stopping_plan(*args)
+        assert epochs >= 1 and abs(n * (epochs + 1) - args[0] * (args[1] + 1)) <= 1
 
 
 def test_ground_truth_and_test_subsets_are_stratified_and_fixed() -> None:

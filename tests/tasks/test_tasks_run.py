@@ -62,6 +62,39 @@ def test_condense_task_runs_then_reuses_everything(tmp_path: Path, results: Path
     assert len(list((results / "evaluate").iterdir())) == 3
 
 
+def test_an_evaluation_of_an_older_protocol_is_not_reused(tmp_path: Path, results: Path) -> None:
+    """A recorded protocol without this one's fields (e.g. ``schedule``, before training made
+    Epoch + 1 passes) or resolved otherwise for a model is a different evaluation."""
+    import json
+
+    from dcbench.evaluation.config import EvaluateConfig
+    from dcbench.evaluation.protocol import EvalProtocol
+    from dcbench.tasks.runners import find_evaluation
+
+    path = write(tmp_path, {**TINY, "presets": {"quick": {"seeds": [0]}, "paper": {}}},
+                 "condense-one.yaml")
+    assert run(str(path)).exit_code == 0
+    (metrics_path,) = (results / "evaluate").glob("*/metrics.json")
+    set_path = Path(json.loads(metrics_path.read_text())["set"]["path"])
+    spec = EvaluateConfig(models=["convnet:depth=1:width=4"],
+                          protocol=EvalProtocol(epochs=2, num_models=1))
+    assert find_evaluation(set_path, spec, 0, results) == metrics_path.parent
+    assert find_evaluation(set_path, spec, 1, results) is None  # another seed
+    other = EvaluateConfig(models=spec.models, protocol=EvalProtocol(epochs=2, num_models=1,
+                                                                     augment="crop_noise"))
+    assert find_evaluation(set_path, other, 0, results) is None
+    bigger = EvaluateConfig(models=spec.models, protocol=EvalProtocol(epochs=2, num_models=1,
+                                                                      test_batch=7))
+    assert find_evaluation(set_path, bigger, 0, results) == metrics_path.parent  # no effect
+    metrics = json.loads(metrics_path.read_text())
+    for r in metrics["models"].values():
+        del r["protocol"]["schedule"]
+    metrics_path.write_text(json.dumps(metrics))
+    assert find_evaluation(set_path, spec, 0, results) is None
+    again = run(str(path))
+    assert again.exit_code == 0 and "evaluated already" not in again.output
+
+
 def test_dry_run_changes_nothing(tmp_path: Path, results: Path) -> None:
     path = write(tmp_path, TINY, "condense-tiny.yaml")
     res = run(str(path), "--dry-run", "--preset", "paper")

@@ -155,5 +155,6 @@ class DMCondenser:
     def run(self, request: CondenseRequest, config: DMConfig) -> SyntheticSet:
         strategy = dsa.resolve_strategy(config.strategy, request.dataset.name)
         matcher = DistributionMatcher(request, config, strategy)
-        return run_iterations("dm", request, config, matcher, {"dsa_strategy": strategy,
-                                                               "deviations": DEVIATIONS})
+        meta = {"dsa_strategy": strategy, "deviations": DEVIATIONS}
+        # no std bound: the loss is scale-invariant in the images (condense/divergence.py)
+        return run_iterations("dm", request, config, matcher, meta, max_std_ratio=None)

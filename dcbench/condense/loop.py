@@ -19,7 +19,7 @@ from torch import nn
 from dcbench.condense.base import CondenseRequest, base_meta
 from dcbench.condense.checkpoint import load_checkpoint, save_checkpoint
 from dcbench.condense.config import neutral_free
-from dcbench.condense.divergence import DivergenceGuard
+from dcbench.condense.divergence import MAX_STD_RATIO, DivergenceGuard
 from dcbench.condense.synthetic_set import SyntheticSet
 from dcbench.progress import progress_bar
 
@@ -73,8 +73,10 @@ def fingerprint(method: str, request: CondenseRequest, config: Any) -> dict[str,
 
 
 def run_iterations(method: str, request: CondenseRequest, config: Any, engine: Engine,
-                   extra_meta: dict[str, Any] | None = None) -> SyntheticSet:
-    """Run ``config.iterations`` iterations of ``engine`` (resuming a checkpoint) into a set."""
+                   extra_meta: dict[str, Any] | None = None,
+                   max_std_ratio: float | None = MAX_STD_RATIO) -> SyntheticSet:
+    """Run ``config.iterations`` iterations of ``engine`` (resuming a checkpoint) into a set;
+    ``max_std_ratio`` bounds the images' std (see :mod:`~dcbench.condense.divergence`)."""
     start, history, wall_before = 0, [], 0.0
     ckpt: Path | None = request.checkpoint
     expect = fingerprint(method, request, config)
@@ -83,7 +85,7 @@ def run_iterations(method: str, request: CondenseRequest, config: Any, engine: E
     t0 = time.perf_counter()
     bar = progress_bar(total=config.iterations, initial=start, desc=f"{method} ipc={request.ipc}",
                        enabled=request.progress)
-    guard = DivergenceGuard(method, config.lr_img, engine.real_std())
+    guard = DivergenceGuard(method, config.lr_img, engine.real_std(), max_std_ratio)
     for it in range(start, config.iterations):
         loss = engine.iteration(it)
         history.append(loss)

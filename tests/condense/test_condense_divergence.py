@@ -21,6 +21,31 @@ def test_exploding_images_stop_the_run() -> None:
         guard.check(3, 1.0, torch.randn(100) * 5.0, [1.0])
 
 
+def test_without_a_bound_large_images_pass_but_non_finite_ones_stop() -> None:
+    guard = DivergenceGuard("dm", 1.0, real_std=1.0, max_std_ratio=None)  # DM: scale-invariant
+    guard.check(3, 1.0, torch.randn(100) * 50.0, [1.0])
+    with pytest.raises(DcbenchError, match="dm diverged"):
+        guard.check(4, 1.0, torch.tensor([0.0, math.inf]), [1.0])
+
+
+def test_dm_runs_without_the_std_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dcbench.condense.loop as loop
+
+    seen: list[float | None] = []
+    real = loop.DivergenceGuard
+
+    def spy(*args, **kwargs):
+        seen.append(args[3])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "DivergenceGuard", spy)
+    ds = make_toy_dataset(num_classes=3, per_class=12, test_per_class=2, image_size=(16, 16))
+    for method in ("dm", "dc"):
+        condense(method, CondenseRequest(ds, ipc=1, progress=False), overrides={
+            "model": "convnet:width=8:depth=2", "iterations": 1, "compile": False})
+    assert seen == [None, 3.0]
+
+
 def test_non_finite_values_stop_the_run() -> None:
     guard = DivergenceGuard("dc", 0.1, real_std=1.0)
     with pytest.raises(DcbenchError, match="matching loss became nan"):

@@ -130,9 +130,10 @@ def run_condense(config: CondenseTaskConfig, options: RunOptions) -> list[Path]:
             if ev:
                 seen = target.exists() and find_evaluation(
                     target, ev, seed if ev.seed is None else ev.seed) is not None
+                resolved = ev.protocol.resolved(canonical, method, ev.models[0])
                 evals = (f"; {'evaluated' if seen else 'to evaluate'}: "
                          f"{','.join(ev.models)} × {ev.protocol.num_models}, "
-                         f"{ev.protocol.epochs_text()}")
+                         f"{resolved.epochs_text()}, augment {resolved.augment}")
             options.echo(f"[{i}/{len(units)}] condense {ds} {method} ipc {ipc} seed {seed} "
                          f"({config.condense_preset}): {state}{evals}")
         return []

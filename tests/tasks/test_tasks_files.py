@@ -37,11 +37,18 @@ def test_task_file_loads_and_validates(path: Path) -> None:
 def test_condense_table1_presets_resolve() -> None:
     task = load_task_file(TASKS / "condense-fmnist-table1.yaml")
     quick, paper = task.config("quick"), task.config("paper")
-    assert quick.methods == paper.methods == ["random", "herding", "kcenter", "forgetting", "dc"]
+    assert quick.methods == paper.methods == ["random", "herding", "kcenter", "forgetting", "dc",
+                                              "dsa", "dm"]
     assert quick.ipc == [1, 10] and paper.ipc == [1, 10, 50]
     assert (quick.condense_preset, paper.condense_preset) == ("quick", "paper")
     assert (quick.evaluation.protocol.num_models, paper.evaluation.protocol.num_models) == (5, 20)
-    assert len(paper.units()) == 5 * 3 * 5
+    assert len(paper.units()) == 7 * 3 * 5
+    # the authors' epochs follow from each set's method: 300 for DC, 1000 (DSA) for DSA and DM
+    protocol = quick.evaluation.protocol
+    assert protocol.epochs is None
+    assert protocol.resolved("fashion-mnist", "dc", "convnet").epochs == 300
+    dm = protocol.resolved("fashion-mnist", "dm", "convnet")
+    assert (dm.epochs, dm.augment) == (1000, "dsa")
 
 
 def test_tasks_command_lists_every_file() -> None:

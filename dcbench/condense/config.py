@@ -81,5 +81,9 @@ NEUTRAL_SETTINGS = ("compile", "checkpoint_every")
 
 
 def neutral_free(method_config: Any) -> dict[str, Any]:
-    return {k: v for k, v in dataclasses.asdict(method_config).items()
-            if k not in NEUTRAL_SETTINGS}
+    """The settings that make the set, without the neutral ones and without later-added ones at
+    the value earlier sets had (so their checkpoints and sets still match)."""
+    from dcbench.precision import without_later_defaults
+
+    return without_later_defaults({k: v for k, v in dataclasses.asdict(method_config).items()
+                                   if k not in NEUTRAL_SETTINGS})

@@ -31,6 +31,7 @@ from dcbench.condense.matching import DISTANCES, MULTIDIM_ONLY
 from dcbench.condense.synthetic_set import SyntheticSet
 from dcbench.errors import DcbenchError
 from dcbench.models import has_batchnorm, model_from_spec
+from dcbench.precision import autocast, check_precision
 from dcbench.seeding import derive_seed, generator
 
 #: ipc -> (outer_loop, inner_loop), from the authors' code.
@@ -65,6 +66,7 @@ class DCConfig:
     batch_classes: bool = True  # one forward pass for all classes' synthetic images
     compile: bool = False
     checkpoint_every: int = 10
+    precision: str = "fp32"  # bf16: the real-gradient and inner-training passes (precision.py)
 
     @classmethod
     def preset(cls, name: str, ipc: int) -> DCConfig:
@@ -87,6 +89,7 @@ class DCConfig:
         if self.init not in INITS:
             raise DcbenchError(f"dc setting init must be one of {', '.join(INITS)}")
         DISTANCES.get(self.distance)
+        check_precision(self.precision, "dc setting precision")
         for key in ("lr_img", "lr_net"):
             if not getattr(self, key) > 0:
                 raise DcbenchError(f"dc setting {key} must be positive")
@@ -160,7 +163,8 @@ class GradientMatcher:
             if t is not None:
                 x = t.apply(x, torch.full((len(x),), i))
             y = torch.full((len(x),), c, device=self.device, dtype=torch.long)
-            loss = F.cross_entropy(self.fast(x), y)
+            with autocast(self.config.precision, self.device):
+                loss = F.cross_entropy(self.fast(x), y)
             per_class.append(torch.autograd.grad(loss, self.matched_params))
         return [torch.stack(gs).detach() for gs in zip(*per_class, strict=True)]
 
@@ -224,7 +228,8 @@ class GradientMatcher:
                     x, y = x_all[sel], y_all[sel]
                 if self.strategy:
                     x = dsa.augment(x, self.strategy, g)
-                loss = F.cross_entropy(self.fast(x), y)
+                with autocast(self.config.precision, self.device):
+                    loss = F.cross_entropy(self.fast(x), y)
                 grads = torch.autograd.grad(loss, self.params)
                 with torch.no_grad():
                     torch._foreach_add_(self.params, grads, alpha=-lr)

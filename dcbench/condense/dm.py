@@ -25,6 +25,7 @@ from dcbench.condense.loop import maybe_compile, reset_parameters, run_iteration
 from dcbench.condense.synthetic_set import SyntheticSet
 from dcbench.errors import DcbenchError
 from dcbench.models import has_batchnorm, model_from_spec
+from dcbench.precision import autocast, check_precision
 from dcbench.seeding import derive_seed, generator
 
 #: Where this implementation differs from the authors' code on purpose (recorded in every set).
@@ -49,6 +50,7 @@ class DMConfig:
     model: str = "convnet"
     compile: bool = False
     checkpoint_every: int = 100
+    precision: str = "fp32"  # bf16: the real images' embeddings (precision.py)
 
     @classmethod
     def preset(cls, name: str, ipc: int) -> DMConfig:
@@ -67,6 +69,7 @@ class DMConfig:
             raise DcbenchError("dm setting lr_img must be positive")
         if self.strategy != "auto":
             dsa.parse_strategy(self.strategy)
+        check_precision(self.precision, "dm setting precision")
 
 
 def class_means(features: torch.Tensor, counts: list[int]) -> torch.Tensor:
@@ -131,8 +134,8 @@ class DistributionMatcher:
             t = dsa.siamese(self.strategy, k, g)
             real_x = t.apply(real_x, torch.arange(k).repeat_interleave(torch.tensor(counts)))
             syn_x = t.apply(syn_x, torch.arange(k).repeat_interleave(self.ipc))
-        with torch.no_grad():
-            real_f = self.embed(real_x)
+        with torch.no_grad(), autocast(self.config.precision, self.device):
+            real_f = self.embed(real_x).float()
         return dm_loss(real_f, counts, self.embed(syn_x), [self.ipc] * k)
 
     def iteration(self, it: int) -> float:

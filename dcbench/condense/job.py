@@ -20,6 +20,7 @@ from dcbench.condense.config import NEUTRAL_SETTINGS, CondenseConfig, neutral_fr
 from dcbench.condense.estimate import describe, passes, seconds_per_pass
 from dcbench.condense.synthetic_set import SyntheticSet
 from dcbench.errors import DcbenchError
+from dcbench.precision import without_later_defaults
 from dcbench.results import RunDir, results_root
 from dcbench.results.rundir import slug
 
@@ -125,7 +126,8 @@ def _remove_new(created: list[Path]) -> None:
 def _check_same(sset: SyntheticSet, config: CondenseConfig, request: CondenseRequest,
                 method_config: Any, path: Path) -> None:
     meta = sset.meta
-    got = {k: v for k, v in (meta.get("hparams") or {}).items() if k not in NEUTRAL_SETTINGS}
+    got = without_later_defaults({k: v for k, v in (meta.get("hparams") or {}).items()
+                                  if k not in NEUTRAL_SETTINGS})
     same = (
         meta.get("method") == config.method and meta.get("dataset") == request.dataset.name
         and meta.get("ipc") == config.ipc and meta.get("seed") == config.seed

@@ -30,6 +30,7 @@ from dcbench.augment import AUGMENTATIONS, dsa_for
 from dcbench.data import ClassDataset
 from dcbench.errors import DcbenchError
 from dcbench.models import MODELS, ConvNet, model_from_spec, model_options, parse_model_spec
+from dcbench.precision import autocast, check_precision
 from dcbench.progress import progress_bar
 from dcbench.results.stats import mean_std  # re-exported: callers import it from here
 from dcbench.seeding import derive_seed, generator
@@ -96,6 +97,7 @@ class EvalProtocol:
     augment: str = "auto"  # auto: the authors' rule (resolve_augment)
     num_models: int = 5
     test_batch: int = 2048
+    precision: str = "fp32"  # bf16: training forward passes under autocast (precision.py)
     schedule: str = SCHEDULE
     reported: str = "final-epoch test accuracy on the full test split"
 
@@ -115,6 +117,7 @@ class EvalProtocol:
                                f"({SCHEDULE!r}); it is not a setting")
         if self.augment != "auto":
             AUGMENTATIONS.get(self.augment)
+        check_precision(self.precision)
 
     def resolved(self, dataset: str | None = None, method: str | None = None,
                  model: str | None = None) -> EvalProtocol:
@@ -204,8 +207,9 @@ def train_model(
         for start in range(0, n, b):
             idx = order[start:start + b]
             xb = augment(x[idx.to(device)], g)
-            out = model(xb)
-            loss = F.cross_entropy(out, y[idx.to(device)])
+            with autocast(protocol.precision, device):
+                out = model(xb)
+                loss = F.cross_entropy(out, y[idx.to(device)])
             if not torch.isfinite(loss):
                 value = float(loss.detach())
                 raise DcbenchError(f"training diverged (loss {value}) at epoch {epoch}")

@@ -40,17 +40,20 @@ def known_first(values: Iterable, known: Sequence) -> list:
 
 
 def aggregate(evals: pd.DataFrame, by: Sequence[str] = GROUP,
-              model: str | None = "convnet") -> pd.DataFrame:
+              model: str | None = "convnet", precision: str = "fp32") -> pd.DataFrame:
     """Pool accuracies per group: n, number of sets, seeds, mean, sample std, epochs used,
     mean condensation time per set and the commands that produced them.
 
     ``model``: keep only this exact spec (default ``convnet``); ``None`` keeps all and adds
-    ``model`` to the grouping.
+    ``model`` to the grouping. ``precision``: the evaluations' training precision kept (the
+    protocol's fp32 by default, so bf16 runs never mix into the tables).
     """
     by = list(by)
     if evals.empty:
         return pd.DataFrame(columns=AGG_COLUMNS)
     frame = evals
+    if "precision" in frame:
+        frame = frame[frame["precision"].fillna("fp32") == precision]
     if model is not None:
         frame = frame[frame["model"].str.strip().str.lower() == model]
     elif "model" not in by:

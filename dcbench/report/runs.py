@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from dcbench.errors import DcbenchError
+from dcbench.precision import LATER_DEFAULTS
 from dcbench.results.rundir import results_root
 
 #: What the readers accept: a results root (default: ``$DCBENCH_RESULTS`` or ``results``) or
@@ -248,8 +249,8 @@ def load_condense(source: Source = None) -> pd.DataFrame:
 
 EVAL_COLUMNS = ["run_id", "path", "dataset", "method", "ipc", "preset", "seed", "set_path",
                 "set_run", "condense_time_s", "iterations_done", "model", "index", "accuracy",
-                "epochs", "num_models", "augment", "eval_seed", "command", "condense_command",
-                "finished_at"]
+                "epochs", "num_models", "augment", "precision", "eval_seed", "command",
+                "condense_command", "finished_at"]
 
 
 def resolve_set_path(text: str | None, root: Path) -> Path | None:
@@ -307,11 +308,13 @@ def load_evaluations(source: Source = None, dedupe: bool = True) -> pd.DataFrame
         for spec, result in (metrics.get("models") or {}).items():
             own = result.get("protocol") or protocol  # older runs: one for all models
             settings = {key: own.get(key) for key in ("epochs", "num_models", "augment")}
+            settings["precision"] = own.get("precision", LATER_DEFAULTS["precision"])
             rows += [{**per_run, **settings, "model": spec, "index": i, "accuracy": float(acc)}
                      for i, acc in enumerate(result.get("accuracies") or [])]
     frame = pd.DataFrame(rows, columns=EVAL_COLUMNS)
     if dedupe and not frame.empty:
-        key = ["set_path", "eval_seed", "model", "epochs", "num_models", "augment", "index"]
+        key = ["set_path", "eval_seed", "model", "epochs", "num_models", "augment", "precision",
+               "index"]
         frame = (frame.sort_values(["finished_at", "run_id"], na_position="first")
                  .drop_duplicates(subset=key, keep="last")
                  .sort_values(["dataset", "method", "ipc", "seed", "model", "run_id", "index"])

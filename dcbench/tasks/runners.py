@@ -17,6 +17,7 @@ from typing import Any
 
 from dcbench.errors import DcbenchError
 from dcbench.evaluation.config import EvaluateConfig
+from dcbench.precision import LATER_DEFAULTS
 from dcbench.results.rundir import results_root
 from dcbench.tasks.config import CondenseTaskConfig, EvaluateTaskConfig
 
@@ -49,7 +50,10 @@ NEUTRAL_PROTOCOL_KEYS = ("test_batch",)
 
 def _same_protocol(recorded: dict[str, Any] | None, want: dict[str, Any]) -> bool:
     """Every field that changes a result agrees; a record without a field (an older run, e.g.
-    without ``schedule``) differs."""
+    without ``schedule``) differs, unless the field was added later with the value every
+    earlier run had (``precision``: fp32)."""
+    if recorded is not None:
+        recorded = {**LATER_DEFAULTS, **recorded}
     return recorded is not None and all(
         k in recorded and recorded[k] == v for k, v in want.items()
         if k not in NEUTRAL_PROTOCOL_KEYS)

@@ -77,6 +77,26 @@ def test_dm_with_a_batchnorm_convnet_embeds_all_classes_at_once(tiny_dataset) ->
     assert torch.isfinite(sset.images).all() and len(sset.meta["loss_history"]) == 2
 
 
+@pytest.mark.parametrize("method", ["dc", "dsa", "dm"])
+def test_bf16_losses_stay_close_to_fp32(tiny_dataset, method: str) -> None:
+    """bf16 runs only the passes that tolerate it: the loss moves by bf16 rounding, no more."""
+    losses = {}
+    for precision in ("fp32", "bf16"):
+        request = CondenseRequest(tiny_dataset, ipc=2, seed=0, progress=False)
+        settings = {**TINY.get(method, TINY["dsa"]), "precision": precision}
+        config = make_config(method, "quick", 2, settings)
+        if method == "dm":
+            engine = DistributionMatcher(request, config, strategy="none")
+            losses[precision] = float(engine.loss(generator(3)))
+        else:
+            engine = GradientMatcher(request, config)
+            losses[precision] = float(engine.matching_loss(generator(3)))
+    assert losses["bf16"] != losses["fp32"]  # bf16 really ran
+    assert losses["bf16"] == pytest.approx(losses["fp32"], rel=5e-2)
+    sset = run("dm", tiny_dataset, precision="bf16", iterations=2)
+    assert sset.meta["hparams"]["precision"] == "bf16"
+
+
 # -- presets, metadata ------------------------------------------------------------------------
 def test_presets_are_the_authors() -> None:
     paper = DSAConfig.preset("paper", 10)

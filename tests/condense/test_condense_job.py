@@ -87,6 +87,20 @@ def test_an_existing_set_made_otherwise_is_not_passed_off_as_done(
     assert existed
 
 
+def test_a_set_made_before_the_precision_setting_is_still_the_fp32_set(
+    tiny_dataset, tmp_path: Path
+) -> None:
+    out = tmp_path / "run"
+    path, _ = job("dc", request(tiny_dataset), "quick", TINY, out)
+    sset = SyntheticSet.load(path)
+    del sset.meta["hparams"]["precision"]  # as every set of the previous release
+    sset.save(path)
+    _, existed = job("dc", request(tiny_dataset), "quick", TINY, out)
+    assert existed  # reused: it is what fp32 makes
+    with pytest.raises(DcbenchError, match="other settings"):
+        job("dc", request(tiny_dataset), "quick", {**TINY, "precision": "bf16"}, out)
+
+
 def test_a_corrupt_finished_set_is_reported(tiny_dataset, tmp_path: Path) -> None:
     out = tmp_path / "run"
     out.mkdir()

@@ -256,6 +256,25 @@ def test_training_learns(tiny_dataset) -> None:
     assert train_acc > 90
 
 
+def test_bf16_training_learns_and_is_recorded(tiny_dataset, monkeypatch) -> None:
+    ds = tiny_dataset
+    seen: list[torch.dtype] = []
+    real_ce = train_module.F.cross_entropy
+
+    def spy(logits, target):
+        seen.append(logits.dtype)
+        return real_ce(logits, target)
+
+    monkeypatch.setattr(train_module.F, "cross_entropy", spy)
+    model = _train(ds, EvalProtocol(epochs=30, batch_size=16, augment="none", precision="bf16"))
+    assert seen and all(d == torch.bfloat16 for d in seen)  # the forward ran in bf16
+    assert all(p.dtype == torch.float32 for p in model.parameters())  # weights stay fp32
+    assert accuracy(model, ds.x_train, ds.y_train, 64, "cpu") > 90
+    result = evaluate_set(ds.x_train[:9], ds.y_train[:9], ds, [MODEL],
+                          EvalProtocol(epochs=1, num_models=1, precision="bf16"), progress=False)
+    assert result["models"][MODEL]["protocol"]["precision"] == "bf16"
+
+
 def test_accuracy_counts_correct_predictions() -> None:
     class Fixed(torch.nn.Module):
         def forward(self, x):
@@ -277,7 +296,8 @@ def test_divergence_is_a_one_line_error(tiny_dataset) -> None:
 
 @pytest.mark.parametrize(
     "bad", [{"epochs": 0}, {"epochs": -1}, {"batch_size": 0}, {"num_models": 0}, {"lr": 0.0},
-            {"augment": "x"}, {"augment": "dc"}, {"schedule": "300 epochs, x0.1 at half"}]
+            {"augment": "x"}, {"augment": "dc"}, {"schedule": "300 epochs, x0.1 at half"},
+            {"precision": "fp16"}]
 )
 def test_bad_protocols_are_rejected(bad: dict) -> None:
     with pytest.raises(DcbenchError):

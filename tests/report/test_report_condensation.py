@@ -32,6 +32,20 @@ def toy(fixture_runs) -> str:
     return fixture_runs.dataset
 
 
+def test_bf16_evaluations_never_mix_into_the_fp32_tables(evals, toy: str) -> None:
+    assert set(evals["precision"]) == {"fp32"}
+    key = (toy, "random", 1, "quick")
+    fp32 = aggregate(evals).set_index(["dataset", "method", "ipc", "preset"]).loc[key]
+    half = evals.copy()
+    half.loc[half["method"] == "random", "precision"] = "bf16"
+    mixed = half.copy()
+    mixed.loc[mixed["method"] == "random", "accuracy"] = 0.0  # would drag the mean down
+    agg = aggregate(pd.concat([evals, mixed[mixed["precision"] == "bf16"]]))
+    assert agg.set_index(["dataset", "method", "ipc", "preset"]).loc[key]["n"] == fp32["n"]
+    assert key[1] in set(aggregate(half, precision="bf16")["method"])
+    assert key[1] not in set(aggregate(half)["method"])
+
+
 def test_table1_pools_seeds_with_sample_std(evals, fixture_runs, toy: str) -> None:
     agg = aggregate(evals).set_index(["dataset", "method", "ipc", "preset"])
     r = agg.loc[(toy, "random", 1, "quick")]

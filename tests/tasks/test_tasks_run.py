@@ -86,7 +86,15 @@ def test_an_evaluation_of_an_older_protocol_is_not_reused(tmp_path: Path, result
     bigger = EvaluateConfig(models=spec.models, protocol=EvalProtocol(epochs=2, num_models=1,
                                                                       test_batch=7))
     assert find_evaluation(set_path, bigger, 0, results) == metrics_path.parent  # no effect
+    bf16 = EvaluateConfig(models=spec.models, protocol=EvalProtocol(epochs=2, num_models=1,
+                                                                    precision="bf16"))
+    assert find_evaluation(set_path, bf16, 0, results) is None
     metrics = json.loads(metrics_path.read_text())
+    for r in metrics["models"].values():
+        del r["protocol"]["precision"]  # added later: its absence means fp32
+    metrics_path.write_text(json.dumps(metrics))
+    assert find_evaluation(set_path, spec, 0, results) == metrics_path.parent
+    assert find_evaluation(set_path, bf16, 0, results) is None
     for r in metrics["models"].values():
         del r["protocol"]["schedule"]
     metrics_path.write_text(json.dumps(metrics))

@@ -32,15 +32,36 @@ def reset_parameters(net: nn.Module) -> None:
             module.reset_parameters()
 
 
-def maybe_compile(net, enabled: bool):
-    """``torch.compile(net)``, or ``net`` itself where no compiler works (with a warning)."""
-    if not enabled:
-        return net
-    try:
-        return torch.compile(net)
-    except Exception as exc:  # no compiler toolchain, unsupported platform
-        warnings.warn(f"torch.compile unavailable ({exc}); running eagerly", stacklevel=2)
-        return net
+class CompiledOrEager:
+    """``fn`` compiled with ``torch.compile``, falling back to ``fn`` itself for good when the
+    compiled call fails (no C++ compiler, an unsupported platform or op): compilation happens
+    lazily at the first call, so that is where a missing toolchain shows. One warning line."""
+
+    def __init__(self, fn) -> None:
+        self.eager = fn
+        try:
+            self.compiled = torch.compile(fn)
+        except Exception as exc:  # torch without dynamo support here
+            self._fall_back(exc)
+
+    def _fall_back(self, exc: BaseException) -> None:
+        self.compiled = None
+        first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else ""
+        warnings.warn(f"torch.compile unavailable ({type(exc).__name__}: {first}); "
+                      "running eagerly (set compile=false to skip the attempt)", stacklevel=3)
+
+    def __call__(self, *args, **kwargs):
+        if self.compiled is not None:
+            try:
+                return self.compiled(*args, **kwargs)
+            except Exception as exc:
+                self._fall_back(exc)
+        return self.eager(*args, **kwargs)
+
+
+def maybe_compile(fn, enabled: bool):
+    """``fn`` compiled where it works (see :class:`CompiledOrEager`), else ``fn``."""
+    return CompiledOrEager(fn) if enabled else fn
 
 
 class Engine(Protocol):

@@ -73,16 +73,20 @@ class Engine(Protocol):
     def real_std(self) -> float: ...
 
 
-def engine_state(engine: Engine, it: int, history: list[float], wall: float) -> dict[str, Any]:
+def engine_state(engine: Engine, it: int, history: list[float], wall: float,
+                 seconds: list[float]) -> dict[str, Any]:
     return {"iteration": it, "images": engine.images.detach().cpu(),
-            "opt": engine.opt.state_dict(), "history": history, "wall_time_s": wall}
+            "opt": engine.opt.state_dict(), "history": history, "wall_time_s": wall,
+            "iteration_s": seconds}
 
 
-def load_engine_state(engine: Engine, state: dict[str, Any]) -> tuple[int, list[float], float]:
+def load_engine_state(engine: Engine, state: dict[str, Any]
+                      ) -> tuple[int, list[float], float, list[float]]:
     with torch.no_grad():
         engine.images.copy_(state["images"].to(engine.images.device))
     engine.opt.load_state_dict(state["opt"])
-    return int(state["iteration"]), list(state["history"]), float(state["wall_time_s"])
+    return (int(state["iteration"]), list(state["history"]), float(state["wall_time_s"]),
+            list(state.get("iteration_s", [])))
 
 
 def fingerprint(method: str, request: CondenseRequest, config: Any) -> dict[str, Any]:
@@ -98,17 +102,20 @@ def run_iterations(method: str, request: CondenseRequest, config: Any, engine: E
                    max_std_ratio: float | None = MAX_STD_RATIO) -> SyntheticSet:
     """Run ``config.iterations`` iterations of ``engine`` (resuming a checkpoint) into a set;
     ``max_std_ratio`` bounds the images' std (see :mod:`~dcbench.condense.divergence`)."""
-    start, history, wall_before = 0, [], 0.0
+    start, history, wall_before, seconds = 0, [], 0.0, []
     ckpt: Path | None = request.checkpoint
     expect = fingerprint(method, request, config)
     if ckpt is not None and ckpt.exists():
-        start, history, wall_before = load_engine_state(engine, load_checkpoint(ckpt, expect))
+        start, history, wall_before, seconds = load_engine_state(
+            engine, load_checkpoint(ckpt, expect))
     t0 = time.perf_counter()
     bar = progress_bar(total=config.iterations, initial=start, desc=f"{method} ipc={request.ipc}",
                        enabled=request.progress)
     guard = DivergenceGuard(method, config.lr_img, engine.real_std(), max_std_ratio)
     for it in range(start, config.iterations):
+        t_it = time.perf_counter()
         loss = engine.iteration(it)
+        seconds.append(round(time.perf_counter() - t_it, 4))
         history.append(loss)
         guard.check(it, loss, engine.images, history)
         bar.update(1)
@@ -116,13 +123,15 @@ def run_iterations(method: str, request: CondenseRequest, config: Any, engine: E
         done = it + 1
         if ckpt is not None and done % config.checkpoint_every == 0 and done < config.iterations:
             wall = wall_before + time.perf_counter() - t0
-            save_checkpoint(ckpt, engine_state(engine, done, history, wall), expect)
+            save_checkpoint(ckpt, engine_state(engine, done, history, wall, seconds), expect)
     bar.close()
     wall = wall_before + time.perf_counter() - t0
     meta = base_meta(request, method, config)
     meta.update(extra_meta or {})
+    # iteration_s[i]: seconds of iteration i (the first includes any compilation); a run
+    # resumed from an older release's checkpoint lists only the iterations run since
     meta.update(iterations_done=config.iterations, wall_time_s=round(wall, 3),
-                loss_history=history)
+                loss_history=history, iteration_s=seconds)
     if guard.notes:
         meta["warnings"] = guard.notes
     return SyntheticSet(engine.images.detach().cpu(), engine.labels.cpu(), meta)

@@ -119,6 +119,7 @@ def test_sets_record_method_strategy_and_settings(tiny_dataset, method: str) -> 
     assert sset.meta["method"] == method and sset.meta["dsa_strategy"] == dsa.FULL
     assert sset.meta["hparams"]["strategy"] == "auto" and sset.meta["iterations_done"] == 4
     assert sset.meta["deviations"]  # where it differs from the authors, said in the file
+    assert len(sset.meta["iteration_s"]) == 4 and all(t > 0 for t in sset.meta["iteration_s"])
     again = run(method, tiny_dataset)
     assert torch.equal(again.images, sset.images)  # seeded
     assert not torch.equal(run(method, tiny_dataset, seed=1).images, sset.images)
@@ -146,6 +147,7 @@ def test_interrupted_run_resumes_to_the_same_set(
     resumed = run(method, tiny_dataset, checkpoint=ckpt, **settings)
     assert torch.equal(resumed.images, reference.images)
     assert resumed.meta["loss_history"] == reference.meta["loss_history"]
+    assert len(resumed.meta["iteration_s"]) == 5  # one time per iteration, across the resume
 
 
 # -- they work ------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ Every result file records the protocol resolved for each model.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -248,7 +249,8 @@ def evaluate_set(
     """Train ``protocol.num_models`` fresh models of each spec on the set (made by ``method``);
     test on the real test split. The protocol is resolved per model (the augmentation, hence
     the epochs, depend on it). Returns ``{"protocol": <the first model's>, "models": {spec:
-    {"accuracies", "mean", "std", "protocol"}}}``."""
+    {"accuracies", "mean", "std", "protocol", "train_s"}}}`` (``train_s``: each model's
+    training seconds, for speed reports)."""
     device = torch.device(device)
     protocol.validate()
     resolved = {spec: protocol.resolved(dataset.name, method, spec) for spec in models}
@@ -256,17 +258,19 @@ def evaluate_set(
     total = len(models) * protocol.num_models
     bar = progress_bar(total=total, desc="evaluate", enabled=progress)
     for m_i, spec in enumerate(models):
-        accs = []
+        accs, seconds = [], []
         for r in range(protocol.num_models):
             torch.manual_seed(derive_seed(seed, m_i, r, 7))
             model = model_from_spec(spec, dataset.channels, dataset.num_classes, dataset.image_size)
+            t0 = time.perf_counter()
             train_model(model, images, labels, resolved[spec], generator(seed, m_i, r, 8), device)
+            seconds.append(round(time.perf_counter() - t0, 3))
             acc = accuracy(model, dataset.x_test, dataset.y_test, protocol.test_batch, device)
             accs.append(acc)
             bar.update(1)
             bar.set_postfix(model=spec, acc=f"{accs[-1]:.2f}")
         mean, std = mean_std(accs)
         results[spec] = {"accuracies": accs, "mean": mean, "std": std,
-                         "protocol": dataclasses.asdict(resolved[spec])}
+                         "protocol": dataclasses.asdict(resolved[spec]), "train_s": seconds}
     bar.close()
     return {"protocol": results[models[0]]["protocol"], "models": results}

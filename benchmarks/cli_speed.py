@@ -207,13 +207,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--ipc", default="1,10")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "dcbench-speed")
+    ap.add_argument("--work", type=Path, help="scratch directory (default: a fresh temporary "
+                    "one, so no earlier set is ever reused as a measurement)")
     ap.add_argument("--side", help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/cli_speed.json"))
     args = ap.parse_args()
     if args.side:
         args.out.write_text(json.dumps(side(args.side, args)))
         return
+    if args.work is None:
+        args.work = Path(tempfile.mkdtemp(prefix="dcbench-speed-"))
+    elif args.work.exists() and any(args.work.iterdir()):
+        raise SystemExit(f"{args.work} is not empty: its sets would be reused, not timed")
     torch.set_num_threads(args.threads)
     ds = load_dataset(DATASET)
     report: dict = {"dataset": DATASET, "threads": args.threads, "environment": environment_info(),

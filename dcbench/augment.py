@@ -22,7 +22,8 @@ import torch.nn.functional as F
 
 from dcbench.registry import Registry
 
-AUGMENTATIONS: Registry = Registry("augmentation")
+Augmentation = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+AUGMENTATIONS: Registry[Augmentation] = Registry("augmentation")
 
 #: The authors' ``dc_aug_param``: crop shift (px), scale range, rotation (degrees), noise std.
 CROP, SCALE, ROTATE, NOISE = 4, 0.2, 45, 0.001
@@ -209,10 +210,24 @@ def dsa_noflip(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
     return dsa.augment(x, DSA_STRATEGIES["dsa-noflip"], g)
 
 
-def dsa_for(dataset: str | None) -> str:
-    """The DSA entry for ``dataset``: the one whose strategy the authors use on it."""
+def dsa_for(dataset: str | None, strategy: str | None = None) -> str:
+    """The augmentation name of DSA with ``strategy`` (default: the one the authors use on
+    ``dataset``): ``dsa``, ``dsa-noflip``, or ``dsa:<strategy>`` for any other."""
     from dcbench import dsa
 
-    strategy = dsa.strategy_for(dataset or "")
-    return next(name for name, s in DSA_STRATEGIES.items() if s == strategy)
+    strategy = strategy or dsa.strategy_for(dataset or "")
+    named = [name for name, s in DSA_STRATEGIES.items() if s == strategy]
+    return named[0] if named else f"dsa:{strategy}"
+
+
+def get_augmentation(name: str) -> Augmentation:
+    """The augmentation called ``name``: a registered one, or ``dsa:<strategy>`` (the DSA ops
+    of a set condensed with its own strategy, e.g. ``dsa:color_crop``)."""
+    if name.startswith("dsa:"):
+        from dcbench import dsa
+
+        strategy = name.removeprefix("dsa:")
+        dsa.parse_strategy(strategy)
+        return lambda x, g: dsa.augment(x, strategy, g)
+    return AUGMENTATIONS.get(name)
 

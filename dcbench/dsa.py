@@ -49,7 +49,7 @@ PARAMS = DSAParams()
 
 
 def _color(x: torch.Tensor, u: torch.Tensor, p: DSAParams) -> torch.Tensor:
-    b, s, c = (u[:, i].view(-1, 1, 1, 1).to(x.dtype) for i in range(3))
+    b, s, c = (u[:, i].view(-1, 1, 1, 1).to(x.device, x.dtype) for i in range(3))
     x = x + (b - 0.5) * p.brightness
     mean = x.mean(dim=1, keepdim=True)
     x = (x - mean) * (s * p.saturation) + mean
@@ -179,14 +179,15 @@ class Transform:
         chosen = self.choice[group_of]
         u = self.uniforms[group_of]
         for i, family in enumerate(self.families):
-            mask = chosen == i
-            if not bool(mask.any()):
+            rows = (chosen == i).nonzero().squeeze(1)
+            if len(rows) == 0:
                 continue
             op, _ = FAMILIES[family]
-            if bool(mask.all()):
+            if len(rows) == len(x):
                 x = op(x, u, self.params)
-            else:
-                x = torch.where(mask.view(-1, 1, 1, 1).to(x.device), op(x, u, self.params), x)
+            else:  # only the rows that drew this family, put back in place (differentiably)
+                at = rows.to(x.device)
+                x = x.index_copy(0, at, op(x.index_select(0, at), u[rows], self.params))
         return x
 
 

@@ -24,6 +24,15 @@ def test_each_op_changes_the_images_and_is_differentiable(family: str) -> None:
     assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
 
 
+@pytest.mark.parametrize("family", list(dsa.FAMILIES))
+def test_each_op_keeps_its_parameters_on_the_images_device(family: str) -> None:
+    """Parameters are drawn on the CPU; every op must move them to the images' device (the
+    ``meta`` device stands in for a GPU here: mixing devices raises)."""
+    x = torch.empty(4, 3, 16, 16, device="meta")
+    y = dsa.FAMILIES[family][0](x, torch.full((4, 3), 0.1), dsa.PARAMS)
+    assert y.device.type == "meta" and y.shape == x.shape
+
+
 def test_crop_shifts_by_whole_pixels_with_zero_fill() -> None:
     x = images(n=1, side=16, channels=1)
     u = torch.tensor([[0.0, 1.0 - 1e-6, 0.0]])  # shift -2 rows, +2 columns (16 * 1/8 = 2)
@@ -82,6 +91,7 @@ def test_strategies_per_dataset_and_bad_ones() -> None:
     assert dsa.strategy_for("fashion-mnist") == dsa.FULL
     assert dsa.strategy_for("cifar10") == dsa.FULL
     assert dsa.resolve_strategy("auto", "mnist") == dsa.NO_FLIP
-    assert dsa.augment(images(), "none", torch.Generator()) is not None
+    x = images()
+    assert torch.equal(dsa.augment(x, "none", torch.Generator()), x)
     with pytest.raises(DcbenchError, match="unknown DSA op blur"):
         dsa.resolve_strategy("color_blur", "mnist")

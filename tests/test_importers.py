@@ -93,6 +93,22 @@ def test_dc_authors_file_gives_one_set_per_experiment(invoke, ds, tmp_path) -> N
         assert prov["experiment"] == k and prov["space"] == "normalised"
         assert sset.meta["class_names"] == ds.class_names
     assert second.meta["provenance"]["reordered_by_class"] is True
+    assert first.meta["source_method"] == "dc"
+
+
+def test_an_authors_dsa_file_is_evaluated_as_a_dsa_set(invoke, ds, tmp_path) -> None:
+    from dcbench.evaluation.job import evaluated_as
+    from dcbench.evaluation.protocol import EvalProtocol
+
+    x, y = normalised(ds)
+    src = tmp_path / "res_DSA_toy_ConvNet_2ipc.pt"
+    torch.save({"data": [[x, y]]}, src)
+    out = tmp_path / "sets"
+    sset = imported(invoke("import", str(src), "--dataset", TOY, "--format", "dc-authors",
+                           "--out", str(out)), out, "set-exp0.pt")
+    assert sset.meta["method"] == "imported:dc-authors" and evaluated_as(sset.meta) == "dsa"
+    resolved = EvalProtocol().resolved(ds.name, evaluated_as(sset.meta), "convnet")
+    assert (resolved.augment, resolved.epochs) == ("dsa", 1000)
 
 
 def test_dc_authors_constants_are_undone(invoke, ds, tmp_path, monkeypatch) -> None:

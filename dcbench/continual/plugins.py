@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from dcbench.augment import AUGMENTATIONS
+from dcbench.augment import get_augmentation
 from dcbench.continual._compat import quiet_avalanche_import
 from dcbench.errors import DcbenchError
 from dcbench.evaluation.protocol import EvalProtocol, begin_pass
@@ -53,7 +53,7 @@ class EvalProtocolPlugin(SupervisedPlugin):
         super().__init__()
         self.protocol = protocol.resolved()
         self.g = g
-        self.augment = AUGMENTATIONS.get(self.protocol.augment)
+        self.augment = get_augmentation(self.protocol.augment)
         self.identity = self.protocol.augment == "none"
         self.progress = progress
         self.desc = desc

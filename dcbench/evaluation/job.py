@@ -40,6 +40,12 @@ def dataset_for_set(sset: SyntheticSet, root: str | None, download: bool,
     return ds
 
 
+def evaluated_as(meta: dict[str, Any]) -> str | None:
+    """The method whose protocol a set is evaluated with: its own, or for an imported set the
+    method that made it (``source_method``, e.g. ``dsa`` for the authors' res_DSA_ files)."""
+    return meta.get("source_method") or meta.get("method")
+
+
 def metrics_csv(result: dict[str, Any]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf)
@@ -100,10 +106,12 @@ def _evaluate_checked(set_path: Path, sset: SyntheticSet, ds: ClassDataset,
     make_dirs(results_root() / "evaluate")  # an unusable output location fails before training
     t0 = time.perf_counter()
     result = evaluate_set(sset.images, sset.labels, ds, config.models, config.protocol, seed,
-                          device, progress, method=sset.meta.get("method"))
+                          device, progress, method=evaluated_as(sset.meta),
+                          strategy=sset.meta.get("dsa_strategy"))
     wall = time.perf_counter() - t0
     run = RunDir.fresh("evaluate", name)
-    set_info = {k: sset.meta.get(k) for k in ("dataset", "method", "ipc", "seed", "preset",
+    set_info = {k: sset.meta.get(k) for k in ("dataset", "method", "source_method",
+                                               "dsa_strategy", "ipc", "seed", "preset",
                                                "iterations_done", "wall_time_s")}
     set_info["path"] = str(set_path)
     metrics = {"set": set_info, **result}

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dcbench.augment import AUGMENTATIONS, dsa_for
+from dcbench.augment import dsa_for, get_augmentation
 from dcbench.data import ClassDataset
 from dcbench.errors import DcbenchError
 from dcbench.models import MODELS, ConvNet, model_from_spec, model_options, parse_model_spec
@@ -67,19 +67,21 @@ def is_batchnorm_convnet(spec: str | None) -> bool:
 
 
 def resolve_augment(name: str, dataset: str | None = None, method: str | None = None,
-                    model: str | None = None) -> str:
+                    model: str | None = None, strategy: str | None = None) -> str:
     """The augmentation ``name`` means for this set and model: ``"auto"`` is the authors' rule,
     anything else is checked and kept.
 
-    Their order: DSA sets (``dsa``, ``dm``) always get DSA (``get_daparam`` is not called);
-    otherwise ``get_daparam`` sets ``crop_scale_rotate`` for MNIST and then overrides it with
-    ``crop_noise`` for ConvNetBN, so a batch-norm ConvNet gets ``crop_noise`` on MNIST too.
+    Their order: DSA sets (``dsa``, ``dm``) get DSA with the strategy they were condensed with
+    (``strategy``, default the dataset's; ``get_daparam`` is not called) unless it was
+    ``none``; otherwise ``get_daparam`` sets ``crop_scale_rotate`` for MNIST and then overrides
+    it with ``crop_noise`` for ConvNetBN, so a batch-norm ConvNet gets ``crop_noise`` on MNIST
+    too.
     """
     if name != "auto":
-        AUGMENTATIONS.get(name)
+        get_augmentation(name)
         return name
-    if (method or "").lower() in DSA_METHODS:
-        return dsa_for(dataset)
+    if (method or "").lower() in DSA_METHODS and (strategy or "").lower() != "none":
+        return dsa_for(dataset, strategy)
     if is_batchnorm_convnet(model):
         return "crop_noise"
     return "crop_scale_rotate" if dataset == "mnist" else "none"
@@ -117,14 +119,15 @@ class EvalProtocol:
             raise DcbenchError(f"schedule: describes the one schedule dcbench runs "
                                f"({SCHEDULE!r}); it is not a setting")
         if self.augment != "auto":
-            AUGMENTATIONS.get(self.augment)
+            get_augmentation(self.augment)
         check_precision(self.precision)
 
     def resolved(self, dataset: str | None = None, method: str | None = None,
-                 model: str | None = None) -> EvalProtocol:
-        """A copy with the augmentation for this dataset, set method and model spec, and the
-        epochs that go with it (see the module docstring); resolving twice changes nothing."""
-        augment = resolve_augment(self.augment, dataset, method, model)
+                 model: str | None = None, strategy: str | None = None) -> EvalProtocol:
+        """A copy with the augmentation for this dataset, set method (and its DSA
+        ``strategy``) and model spec, and the epochs that go with it (see the module
+        docstring); resolving twice changes nothing."""
+        augment = resolve_augment(self.augment, dataset, method, model, strategy)
         epochs = self.epochs
         if epochs is None:
             epochs = EPOCHS_PLAIN if augment == "none" else EPOCHS_AUGMENTED
@@ -198,7 +201,7 @@ def train_model(
     protocol = protocol.resolved()
     model.to(device).train()
     opt = make_optimizer(model, protocol)
-    augment = AUGMENTATIONS.get(protocol.augment)
+    augment = get_augmentation(protocol.augment)
     x, y = x.to(device), y.to(device)
     n, b = len(x), protocol.batch_size
     bar = progress_bar(total=protocol.passes, desc="train", enabled=progress)
@@ -245,15 +248,17 @@ def evaluate_set(
     device: torch.device | str = "cpu",
     progress: bool = True,
     method: str | None = None,
+    strategy: str | None = None,
 ) -> dict[str, Any]:
-    """Train ``protocol.num_models`` fresh models of each spec on the set (made by ``method``);
+    """Train ``protocol.num_models`` fresh models of each spec on the set (made by ``method``,
+    with DSA ``strategy`` for dsa/dm sets);
     test on the real test split. The protocol is resolved per model (the augmentation, hence
     the epochs, depend on it). Returns ``{"protocol": <the first model's>, "models": {spec:
     {"accuracies", "mean", "std", "protocol", "train_s"}}}`` (``train_s``: each model's
     training seconds, for speed reports)."""
     device = torch.device(device)
     protocol.validate()
-    resolved = {spec: protocol.resolved(dataset.name, method, spec) for spec in models}
+    resolved = {spec: protocol.resolved(dataset.name, method, spec, strategy) for spec in models}
     results: dict[str, Any] = {}
     total = len(models) * protocol.num_models
     bar = progress_bar(total=total, desc="evaluate", enabled=progress)

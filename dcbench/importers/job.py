@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -211,6 +212,15 @@ def provenance(fmt: ImportFormat, files: dict[str, dict[str, str]], space: str,
     }
 
 
+def source_method(prov: dict[str, Any]) -> str | None:
+    """The method that made an authors' results file, from its name (``res_DSA_...``): the
+    evaluation protocol depends on it (DSA and DM sets are trained with DSA, 1000 epochs)."""
+    if prov.get("format") != "dc-authors":
+        return None
+    match = re.match(r"res_(DC|DSA|DM)_", Path(prov["source"]).name, flags=re.IGNORECASE)
+    return match.group(1).lower() if match else None
+
+
 def set_meta(ds: ClassDataset, fmt: ImportFormat, ipc: int,
              prov: dict[str, Any]) -> dict[str, Any]:
     """The metadata a condensed set carries (as ``base_meta``), for a set made elsewhere.
@@ -230,6 +240,7 @@ def set_meta(ds: ClassDataset, fmt: ImportFormat, ipc: int,
         "channels": ds.channels,
         "ipc": ipc,
         "method": f"imported:{fmt.name}",
+        **({"source_method": m} if (m := source_method(prov)) else {}),
         "hparams": {},
         "versions": {k: env[k] for k in ("dcbench", "torch", "torchvision")},
         "git_commit": env["git_commit"],

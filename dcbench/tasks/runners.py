@@ -17,6 +17,7 @@ from typing import Any
 
 from dcbench.errors import DcbenchError
 from dcbench.evaluation.config import EvaluateConfig
+from dcbench.evaluation.job import evaluated_as
 from dcbench.precision import LATER_DEFAULTS
 from dcbench.results.rundir import results_root
 from dcbench.tasks.config import CondenseTaskConfig, EvaluateTaskConfig
@@ -65,7 +66,8 @@ def _same_evaluation(metrics: dict[str, Any], spec: EvaluateConfig) -> bool:
     info, done = metrics.get("set") or {}, metrics.get("models") or {}
     return all(
         model in done and _same_protocol(done[model].get("protocol"), dataclasses.asdict(
-            spec.protocol.resolved(info.get("dataset"), info.get("method"), model)))
+            spec.protocol.resolved(info.get("dataset"), evaluated_as(info), model,
+                                   info.get("dsa_strategy"))))
         for model in spec.models)
 
 

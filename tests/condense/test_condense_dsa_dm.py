@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from dcbench import dsa
 from dcbench.condense import CondenseRequest, condense, make_config
 from dcbench.condense.dc import GradientMatcher
 from dcbench.condense.dm import DistributionMatcher, DMConfig, dm_loss
 from dcbench.condense.dsa import DSAConfig
+from dcbench.condense.matching import layerwise_distance
 from dcbench.data import make_toy_dataset
 from dcbench.errors import DcbenchError
 from dcbench.evaluation.protocol import EvalProtocol, evaluate_set
@@ -62,6 +64,46 @@ def test_dm_one_pass_equals_the_per_class_loop(tiny_dataset) -> None:
     assert torch.allclose(grad_one, grad_loop, rtol=1e-4, atol=1e-7)
 
 
+def test_dm_siamese_loss_equals_a_per_class_loop_with_one_transform_per_class(
+    tiny_dataset,
+) -> None:
+    request = CondenseRequest(tiny_dataset, ipc=2, seed=0, progress=False)
+    m = DistributionMatcher(request, DMConfig(**TINY["dm"]), strategy=dsa.FULL)
+    loss = m.loss(generator(5))
+    g = generator(5)
+    real = [m._sample_real(c, m.config.batch_real, g) for c in m.classes]
+    t = dsa.siamese(dsa.FULL, len(m.classes), g)
+    expected = torch.zeros(())
+    for i, x in enumerate(real):
+        xr = t.apply(x, torch.full((len(x),), i))
+        xs = t.apply(m.images[i * m.ipc:(i + 1) * m.ipc], torch.full((m.ipc,), i))
+        expected = expected + (m.net.embed(xr).mean(0) - m.net.embed(xs).mean(0)).pow(2).sum()
+    assert torch.allclose(loss, expected, rtol=1e-5)
+    plain = DistributionMatcher(request, DMConfig(**TINY["dm"]), strategy="none")
+    plain.net.load_state_dict(m.net.state_dict())
+    assert not torch.allclose(plain.loss(generator(5)), loss)  # the augmentation acted
+
+
+def test_dsa_matching_equals_a_per_class_loop_with_one_transform_per_class(tiny_dataset) -> None:
+    request = CondenseRequest(tiny_dataset, ipc=2, seed=0, progress=False)
+    config = make_config("dsa", "quick", 2, TINY["dsa"])
+    m = GradientMatcher(request, config, strategy=dsa.FULL)
+    assert m.batched  # the vmap path is what is checked against the loop
+    loss = m.matching_loss(generator(4))
+    g = generator(4)
+    t = dsa.siamese(dsa.FULL, len(m.classes), g)  # drawn before the real batches, as DSA does
+    params, expected = m.matched_params, torch.zeros(())
+    for i, c in enumerate(m.classes):
+        x = m._sample_real(c, config.batch_real, g)
+        x = t.apply(x, torch.full((len(x),), i))
+        g_real = torch.autograd.grad(F.cross_entropy(m.net(x), torch.full((len(x),), c)), params)
+        syn = t.apply(m.images[i * m.ipc:(i + 1) * m.ipc], torch.full((m.ipc,), i))
+        g_syn = torch.autograd.grad(F.cross_entropy(m.net(syn), torch.full((m.ipc,), c)), params,
+                                    create_graph=True)
+        expected = expected + layerwise_distance(g_real, g_syn)
+    torch.testing.assert_close(loss, expected, rtol=1e-5, atol=1e-6)
+
+
 def test_dm_network_is_frozen_and_fresh_each_iteration(tiny_dataset) -> None:
     request = CondenseRequest(tiny_dataset, ipc=1, seed=0, progress=False)
     m = DistributionMatcher(request, DMConfig(**TINY["dm"]), strategy=dsa.NO_FLIP)
@@ -89,7 +131,7 @@ def test_bf16_losses_stay_close_to_fp32(tiny_dataset, method: str) -> None:
             engine = DistributionMatcher(request, config, strategy="none")
             losses[precision] = float(engine.loss(generator(3)))
         else:
-            engine = GradientMatcher(request, config)
+            engine = GradientMatcher(request, config, dsa.FULL if method == "dsa" else None)
             losses[precision] = float(engine.matching_loss(generator(3)))
     assert losses["bf16"] != losses["fp32"]  # bf16 really ran
     assert losses["bf16"] == pytest.approx(losses["fp32"], rel=5e-2)

@@ -311,3 +311,22 @@ def test_mean_std() -> None:
     assert mean_std((90, 92)) == pytest.approx((91.0, math.sqrt(2)))  # sample std (n - 1)
     m, s = mean_std([])
     assert math.isnan(m) and math.isnan(s)
+
+
+def test_dsa_sets_are_evaluated_with_the_strategy_they_were_condensed_with() -> None:
+    """As the authors' main_DM.py: evaluation uses the run's dsa_strategy; with DSA off the
+    set falls back to get_daparam's rule (none and 300 epochs on Fashion-MNIST)."""
+    from dcbench.augment import get_augmentation
+
+    p = EvalProtocol()
+    assert p.resolved("fashion-mnist", "dm", "convnet").augment == "dsa"
+    assert p.resolved("mnist", "dsa", "convnet", "color_crop_cutout_scale_rotate").augment == (
+        "dsa-noflip")
+    off = p.resolved("fashion-mnist", "dm", "convnet", "none")
+    assert (off.augment, off.epochs) == ("none", 300)
+    own = p.resolved("fashion-mnist", "dsa", "convnet", "color_crop")
+    assert (own.augment, own.epochs) == ("dsa:color_crop", 1000)
+    x = torch.randn(4, 1, 8, 8)
+    assert get_augmentation(own.augment)(x, generator(0)).shape == x.shape
+    with pytest.raises(DcbenchError, match="unknown DSA op blur"):
+        EvalProtocol(augment="dsa:blur").validate()

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from dcbench.report import condensation, continual, figures, nas
+from dcbench.report.readme import measured_block, update_readme
 from dcbench.report.render import Table
 from dcbench.report.reproducibility import reproducibility_markdown
 from dcbench.report.runs import (
@@ -76,12 +77,16 @@ def build_report(results: str | Path | None = None, out: str | Path | None = Non
     runs = discover_runs(root)
     result = ReportResult(runs=len(runs), problems=[p for run in runs for p in check_run(run)])
     evals = load_evaluations(root)
-    for table in all_tables(root, evals):
+    tables = all_tables(root, evals)
+    for table in tables:
         for ext, text in (("md", table.markdown()), ("tex", table.latex())):
             result.written.append(atomic_write_text(base / "tables" / f"{table.name}.{ext}", text))
     result.written += build_figures(root, base / "figures", evals)
     result.written.append(atomic_write_text(repro, reproducibility_markdown(
         evals, root, len(runs))))
+    readme = repro.parent / "README.md"
+    if update_readme(readme, measured_block(tables, repro.parent / "benchmarks" / "results")):
+        result.written.append(readme)
     index = base / INDEX
     try:
         previous = json.loads(index.read_text()).get("files", []) if index.is_file() else []

@@ -38,6 +38,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 from torch.utils.flop_counter import FlopCounterMode
 
+from dcbench.condense.config import make_config
 from dcbench.condense.dc import paper_loops
 from dcbench.condense.synthetic_set import SyntheticSet
 from dcbench.data import load_dataset
@@ -52,16 +53,17 @@ def cli(args: list[str], results: Path, threads: int) -> None:
     subprocess.run(cmd, check=True, env={**os.environ, "DCBENCH_RESULTS": str(results)})
 
 
-def cli_dc(ipc: int, iterations: int, threads: int, work: Path) -> dict:
-    out = work / f"dc-ipc{ipc}"
+def cli_dc(ipc: int, iterations: int, threads: int, work: Path, method: str = "dc") -> dict:
+    out = work / f"{method}-ipc{ipc}"
     t0 = time.perf_counter()
-    cli(["condense", "--method", "dc", "--ipc", str(ipc), "--preset", "paper",
-         "--set", f"dc.iterations={iterations}", "--out", str(out)], work / "results", threads)
+    cli(["condense", "--method", method, "--ipc", str(ipc), "--preset", "paper",
+         "--set", f"{method}.iterations={iterations}", "--out", str(out)], work / "results",
+        threads)
     wall = time.perf_counter() - t0
     meta = SyntheticSet.load(out / "set.pt").meta
     steady = meta["iteration_s"][1:]
-    return {"command": f"dcbench condense --method dc --ipc {ipc} --preset paper "
-                       f"--set dc.iterations={iterations}",
+    return {"command": f"dcbench condense --method {method} --ipc {ipc} --preset paper "
+                       f"--set {method}.iterations={iterations}",
             "iteration_s": meta["iteration_s"], "seconds_per_iteration": statistics.median(steady),
             "first_iteration_s": meta["iteration_s"][0], "process_wall_s": wall,
             "settings": meta["hparams"], "set": str(out / "set.pt")}
@@ -233,6 +235,16 @@ def main() -> None:
                                   / ours["seconds_per_iteration"]}
         print(f"dc ipc {ipc}: cli {ours['seconds_per_iteration']:.2f} s/it, authors "
               f"{theirs['seconds_per_iteration']:.2f} s/it", flush=True)
+    # the paper presets of the follow-ups, for "how long would the paper preset take here"
+    report["paper_preset_seconds_per_iteration"] = {}
+    for method, ipc, iterations in (("dsa", 1, 4), ("dm", 10, 6)):
+        run = cli_dc(ipc, iterations, args.threads, args.work, method)
+        report["paper_preset_seconds_per_iteration"][f"{method} ipc {ipc}"] = {
+            "seconds_per_iteration": run["seconds_per_iteration"],
+            "command": run["command"],
+            "paper_iterations": make_config(method, "paper", ipc).iterations}
+        print(f"{method} ipc {ipc} paper preset: {run['seconds_per_iteration']:.2f} s/it",
+              flush=True)
     set_path = Path(report["dc"][str(max(ipcs))]["cli"]["set"])
     ours = cli_evaluate(set_path, args.threads, args.work)
     theirs = in_process(f"authors-evaluate:{set_path}", args)

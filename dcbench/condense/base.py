@@ -33,6 +33,10 @@ class CondenseRequest:
     checkpoint: Path | None = None  # where to keep resumable state (methods that iterate)
     progress: bool = True
     classes: list[int] | None = None  # condense only these classes (continual learning)
+    #: Save the set as it stands once these many minutes of condensation have passed
+    #: (``snapshot_dir/set-<m>min.pt``), for accuracy-vs-time curves; iterative methods only.
+    snapshot_minutes: list[float] = dataclasses.field(default_factory=list)
+    snapshot_dir: Path | None = None
 
     def class_list(self) -> list[int]:
         return list(range(self.dataset.num_classes)) if self.classes is None else self.classes

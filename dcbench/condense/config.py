@@ -53,8 +53,14 @@ class CondenseConfig:
     preset: str = "quick"
     seed: int = 0
     method_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Minutes of condensation after which the set is also saved (snapshots/set-<m>min.pt);
+    #: they do not change the final set, so they are not part of its identity.
+    snapshot_minutes: list[float] = field(default_factory=list)
 
     def validate(self) -> None:
+        if any(not m > 0 for m in self.snapshot_minutes):
+            raise ConfigError(f"snapshot_minutes: must be positive minutes "
+                              f"(got {self.snapshot_minutes})")
         CONDENSERS.get(self.method)
         cfg.check_preset(self.preset)
         if self.ipc < 1:

@@ -26,6 +26,7 @@ from dcbench.results.rundir import slug
 
 SET_FILE = "set.pt"
 CHECKPOINT_FILE = "checkpoint.pt"
+SNAPSHOT_DIR = "snapshots"
 #: Files of a run directory written before config.json existed (adopted on resume).
 LEGACY_FILES = (SET_FILE, "set.png", "manifest.json", CHECKPOINT_FILE)
 
@@ -72,6 +73,8 @@ def condense_job(config: CondenseConfig, request: CondenseRequest,
               "device": str(request.device)}
     run.write_config(record, identity)
     request.checkpoint = run.file(CHECKPOINT_FILE)
+    request.snapshot_minutes = list(config.snapshot_minutes)
+    request.snapshot_dir = run.file(SNAPSHOT_DIR)
     t0 = time.perf_counter()
     try:
         sset = cls().run(request, method_config)
@@ -83,6 +86,10 @@ def condense_job(config: CondenseConfig, request: CondenseRequest,
         raise
     sset.meta["preset"] = config.preset
     sset.save(set_path)
+    for snap in sorted(request.snapshot_dir.glob("set-*min.pt")):  # they share the preset
+        early = SyntheticSet.load(snap)
+        early.meta["preset"] = config.preset
+        early.save(snap)
     run.write_manifest(
         record, seeds=[config.seed],
         wall_time_s=time.perf_counter() - t0,

@@ -97,6 +97,31 @@ def fingerprint(method: str, request: CondenseRequest, config: Any) -> dict[str,
     }
 
 
+class Snapshots:
+    """Saves the set at the first iteration end after each of ``request.snapshot_minutes`` of
+    condensation (wall time summed across resumes, so a budget passed before an interruption
+    is not saved twice); each file records its iteration and wall time."""
+
+    def __init__(self, request: CondenseRequest, method: str, config: Any,
+                 wall_before: float) -> None:
+        self.request, self.method, self.config = request, method, config
+        self.left = sorted(m for m in request.snapshot_minutes if m * 60 > wall_before)
+        if self.left and request.snapshot_dir is None:
+            raise ValueError("snapshot_minutes needs request.snapshot_dir")
+
+    def due(self, engine: Engine, done: int, wall: float, history: list[float],
+            seconds: list[float]) -> None:
+        while self.left and wall >= self.left[0] * 60:
+            minutes = self.left.pop(0)
+            meta = base_meta(self.request, self.method, self.config)
+            meta.update(snapshot_minutes=minutes, iterations_done=done,
+                        wall_time_s=round(wall, 3), loss_history=list(history),
+                        iteration_s=list(seconds))
+            path = self.request.snapshot_dir / f"set-{minutes:g}min.pt"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            SyntheticSet(engine.images.detach().cpu(), engine.labels.cpu(), meta).save(path)
+
+
 def run_iterations(method: str, request: CondenseRequest, config: Any, engine: Engine,
                    extra_meta: dict[str, Any] | None = None,
                    max_std_ratio: float | None = MAX_STD_RATIO) -> SyntheticSet:
@@ -112,6 +137,7 @@ def run_iterations(method: str, request: CondenseRequest, config: Any, engine: E
     bar = progress_bar(total=config.iterations, initial=start, desc=f"{method} ipc={request.ipc}",
                        enabled=request.progress)
     guard = DivergenceGuard(method, config.lr_img, engine.real_std(), max_std_ratio)
+    snapshots = Snapshots(request, method, config, wall_before)
     for it in range(start, config.iterations):
         t_it = time.perf_counter()
         loss = engine.iteration(it)
@@ -121,6 +147,7 @@ def run_iterations(method: str, request: CondenseRequest, config: Any, engine: E
         bar.update(1)
         bar.set_postfix(loss=f"{loss:.4f}")
         done = it + 1
+        snapshots.due(engine, done, wall_before + time.perf_counter() - t0, history, seconds)
         if ckpt is not None and done % config.checkpoint_every == 0 and done < config.iterations:
             wall = wall_before + time.perf_counter() - t0
             save_checkpoint(ckpt, engine_state(engine, done, history, wall, seconds), expect)

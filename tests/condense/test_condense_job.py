@@ -101,6 +101,26 @@ def test_a_set_made_before_the_precision_setting_is_still_the_fp32_set(
         job("dc", request(tiny_dataset), "quick", {**TINY, "precision": "bf16"}, out)
 
 
+def test_snapshots_are_saved_after_their_minutes_of_condensation(
+    tiny_dataset, tmp_path: Path
+) -> None:
+    out = tmp_path / "run"
+    config = load(CondenseConfig, {
+        "dataset": tiny_dataset.name, "method": "dc", "ipc": 1, "seed": 0,
+        "method_settings": {"dc": TINY}, "snapshot_minutes": "1e-9,2e-9,600"})
+    path, _ = condense_job(config, request(tiny_dataset), out)
+    snaps = sorted((out / "snapshots").glob("set-*.pt"))
+    assert [p.name for p in snaps] == ["set-1e-09min.pt", "set-2e-09min.pt"]  # 600 min: never
+    final = SyntheticSet.load(path)
+    for snap in snaps:
+        meta = SyntheticSet.load(snap).meta
+        assert meta["iterations_done"] == 1 and meta["preset"] == "quick"
+        assert 0 < meta["wall_time_s"] <= final.meta["wall_time_s"]
+        assert meta["snapshot_minutes"] in (1e-9, 2e-9)
+    with pytest.raises(DcbenchError, match="snapshot_minutes: must be positive"):
+        load(CondenseConfig, {"method": "dc", "snapshot_minutes": [5, -1]})
+
+
 def test_a_corrupt_finished_set_is_reported(tiny_dataset, tmp_path: Path) -> None:
     out = tmp_path / "run"
     out.mkdir()

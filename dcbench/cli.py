@@ -124,7 +124,9 @@ def condense(dataset, method, ipc, preset, seed, settings, out, data_root, downl
                    "otherwise), or one of those names.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
-              help="Any other protocol setting, e.g. --set momentum=0.5 --set lr_decay_at=0.8.")
+              help="Any other protocol setting, e.g. --set momentum=0.5 --set lr_decay_at=0.8; "
+                   "--set compile=auto|true|false: training through torch.compile (auto: when "
+                   "a model trains long enough to repay it; a speed setting, not the protocol).")
 @data_options
 @runtime_options
 @user_errors

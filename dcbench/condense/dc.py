@@ -25,8 +25,9 @@ from torch import nn
 from torch.func import functional_call, grad, vmap
 
 from dcbench import dsa
+from dcbench.compiled import maybe_compile
 from dcbench.condense.base import CONDENSERS, CondenseRequest
-from dcbench.condense.loop import maybe_compile, reset_parameters, run_iterations
+from dcbench.condense.loop import reset_parameters, run_iterations
 from dcbench.condense.matching import DISTANCES, MULTIDIM_ONLY
 from dcbench.condense.synthetic_set import SyntheticSet
 from dcbench.errors import DcbenchError
@@ -64,7 +65,7 @@ class DCConfig:
     model: str = "convnet"
     bn_batch: int = 16  # real images per class that set frozen batch-norm statistics
     batch_classes: bool = True  # one forward pass for all classes' synthetic images
-    compile: bool = False
+    compile: bool = True  # torch.compile where it works (eager fallback); neutral
     checkpoint_every: int = 10
     precision: str = "fp32"  # bf16: the real-gradient and inner-training passes (precision.py)
 

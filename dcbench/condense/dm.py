@@ -19,9 +19,10 @@ from dataclasses import dataclass
 import torch
 
 from dcbench import dsa
+from dcbench.compiled import maybe_compile
 from dcbench.condense.base import CONDENSERS, CondenseRequest
 from dcbench.condense.dc import INITS
-from dcbench.condense.loop import maybe_compile, reset_parameters, run_iterations
+from dcbench.condense.loop import reset_parameters, run_iterations
 from dcbench.condense.synthetic_set import SyntheticSet
 from dcbench.errors import DcbenchError
 from dcbench.models import has_batchnorm, model_from_spec
@@ -48,7 +49,7 @@ class DMConfig:
     init: str = "real"
     strategy: str = "auto"  # DSA strategy; "none" matches unaugmented embeddings
     model: str = "convnet"
-    compile: bool = False
+    compile: bool = True  # torch.compile where it works (eager fallback); neutral
     checkpoint_every: int = 100
     precision: str = "fp32"  # bf16: the real images' embeddings (precision.py)
 

@@ -107,15 +107,16 @@ def _evaluate_checked(set_path: Path, sset: SyntheticSet, ds: ClassDataset,
     t0 = time.perf_counter()
     result = evaluate_set(sset.images, sset.labels, ds, config.models, config.protocol, seed,
                           device, progress, method=evaluated_as(sset.meta),
-                          strategy=sset.meta.get("dsa_strategy"))
+                          strategy=sset.meta.get("dsa_strategy"), compile=config.compile)
     wall = time.perf_counter() - t0
     run = RunDir.fresh("evaluate", name)
     set_info = {k: sset.meta.get(k) for k in ("dataset", "method", "source_method",
                                                "dsa_strategy", "ipc", "seed", "preset",
-                                               "iterations_done", "wall_time_s")}
+                                               "iterations_done", "wall_time_s",
+                                               "snapshot_minutes")}
     set_info["path"] = str(set_path)
     metrics = {"set": set_info, **result}
-    record = {"set": str(set_path), "models": list(config.models),
+    record = {"set": str(set_path), "models": list(config.models), "compile": config.compile,
               "protocol": result["protocol"], "device": str(device),
               "protocols": {spec: r["protocol"] for spec, r in result["models"].items()}}
     run.write_config(record, identity={**dataclasses.asdict(config), "seed": seed,

@@ -285,14 +285,14 @@ def test_a_failing_compiler_falls_back_to_eager_with_one_warning(
     tiny_dataset, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """torch.compile fails lazily (at the first call) where no C++ toolchain exists."""
-    import dcbench.condense.loop as loop
+    import dcbench.compiled as compiled_module
 
     def broken_compile(fn):
         def call(*args, **kwargs):
             raise RuntimeError("InductorError: no working C++ compiler found\nmore lines")
         return call
 
-    monkeypatch.setattr(loop.torch, "compile", broken_compile)
+    monkeypatch.setattr(compiled_module.torch, "compile", broken_compile)
     with pytest.warns(UserWarning, match="torch.compile unavailable .*no working C.. compiler"):
         compiled = run_dc(tiny_dataset, compile=True, iterations=2)
     eager = run_dc(tiny_dataset, compile=False, iterations=2)

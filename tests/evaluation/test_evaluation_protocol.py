@@ -330,3 +330,38 @@ def test_dsa_sets_are_evaluated_with_the_strategy_they_were_condensed_with() -> 
     assert get_augmentation(own.augment)(x, generator(0)).shape == x.shape
     with pytest.raises(DcbenchError, match="unknown DSA op blur"):
         EvalProtocol(augment="dsa:blur").validate()
+
+
+def test_compile_auto_compiles_only_training_long_enough_to_repay_it() -> None:
+    from dcbench.evaluation.protocol import COMPILE_WORTH, should_compile
+
+    dc_ipc1 = EvalProtocol().resolved("fashion-mnist")  # 301 passes
+    dsa_ipc1 = EvalProtocol().resolved("fashion-mnist", "dsa")  # 1001 passes
+    assert not should_compile("auto", dc_ipc1, 10) and should_compile("auto", dc_ipc1, 100)
+    assert should_compile("auto", dsa_ipc1, 10)
+    assert dc_ipc1.passes * 10 < COMPILE_WORTH <= dsa_ipc1.passes * 10
+    assert should_compile("true", dc_ipc1, 1) and not should_compile("false", dsa_ipc1, 10**6)
+    with pytest.raises(DcbenchError, match="compile: must be one of"):
+        should_compile("sometimes", dc_ipc1, 10)
+
+
+def test_compiled_training_ends_where_eager_training_does(tiny_dataset) -> None:
+    """The compiled step is the same computation (fused kernels): equal weights up to fp32
+    rounding, and the result records that it was compiled."""
+    ds = tiny_dataset
+    protocol = EvalProtocol(epochs=3, num_models=1, augment="crop_scale_rotate", lr=0.05)
+    x, y = ds.x_train[:20], ds.y_train[:20]
+    weights = {}
+    for mode in (False, True):
+        torch.manual_seed(0)
+        model = model_from_spec(MODEL, ds.channels, ds.num_classes, ds.image_size)
+        train_model(model, x, y, protocol, generator(0), torch.device("cpu"), compile=mode)
+        weights[mode] = torch.cat([p.detach().flatten() for p in model.parameters()])
+    assert not torch.equal(weights[False], torch.cat(
+        [p.detach().flatten() for p in model_from_spec(
+            MODEL, ds.channels, ds.num_classes, ds.image_size).parameters()]))  # it trained
+    torch.testing.assert_close(weights[True], weights[False], rtol=1e-4, atol=1e-5)
+    out = evaluate_set(x, y, ds, [MODEL], protocol, progress=False, compile="true")
+    assert out["models"][MODEL]["compiled"] is True
+    assert evaluate_set(x, y, ds, [MODEL], protocol, progress=False)["models"][MODEL][
+        "compiled"] is False

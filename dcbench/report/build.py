@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from dcbench.report import condensation, continual, figures, nas
+from dcbench.report import condensation, continual, curves, figures, nas
 from dcbench.report.readme import measured_block, update_readme
 from dcbench.report.render import Table
 from dcbench.report.reproducibility import reproducibility_markdown
@@ -34,8 +34,11 @@ class ReportResult:
 
 
 def all_tables(root: Path, evals: pd.DataFrame) -> list[Table]:
-    return [*condensation.table1_tables(evals), condensation.cross_arch_table(evals),
-            continual.continual_table(root), nas.nas_table(root)]
+    tables = [*condensation.table1_tables(evals), condensation.cross_arch_table(evals),
+              continual.continual_table(root), nas.nas_table(root)]
+    if not curves.curve_frame(evals).empty:
+        tables.append(curves.time_to_accuracy(evals))
+    return tables
 
 
 def _slug(text: str) -> str:
@@ -53,6 +56,10 @@ def build_figures(root: Path, out: Path, evals: pd.DataFrame) -> list[Path]:
     for dataset in sorted(set(timed["dataset"])) if not timed.empty else []:
         fig = figures.accuracy_vs_time_figure(evals, dataset)
         written += figures.save_figure(fig, out, f"accuracy-vs-time-{_slug(dataset)}")
+    curve = curves.curve_frame(evals)
+    for dataset in sorted(set(curve["dataset"])):
+        fig = curves.curves_figure(evals, dataset)
+        written += figures.save_figure(fig, out, f"curves-{_slug(dataset)}")
     steps = continual.continual_steps(root)
     for run_id, g in steps.groupby("run_id", sort=True):
         fig = figures.continual_figure(g, continual.figure_title(g))
@@ -82,6 +89,16 @@ def build_report(results: str | Path | None = None, out: str | Path | None = Non
         for ext, text in (("md", table.markdown()), ("tex", table.latex())):
             result.written.append(atomic_write_text(base / "tables" / f"{table.name}.{ext}", text))
     result.written += build_figures(root, base / "figures", evals)
+    curve = curves.curve_frame(evals)
+    if not curve.empty:
+        result.written.append(atomic_write_text(base / "tables" / "curves.csv",
+                                                curves.curve_csv(curve)))
+        by_name = {t.name: t for t in tables}
+        speed = repro.parent / "benchmarks" / "results" / "cli_speed.json"
+        result.written.append(atomic_write_text(
+            base / "time-to-accuracy.md", curves.time_to_accuracy_markdown(
+                by_name["time-to-accuracy"],
+                json.loads(speed.read_text()) if speed.is_file() else None)))
     result.written.append(atomic_write_text(repro, reproducibility_markdown(
         evals, root, len(runs))))
     readme = repro.parent / "README.md"

@@ -39,19 +39,32 @@ def known_first(values: Iterable, known: Sequence) -> list:
     return [k for k in known if k in found] + sorted(found - set(known))
 
 
+def standard_sets(evals: pd.DataFrame) -> pd.DataFrame:
+    """The evaluations that belong in a preset's rows: not a snapshot, nor the final set of a
+    run that kept snapshots (both are points of accuracy-vs-time curves, see curves.py, made
+    with their own schedules)."""
+    if "snapshot_minutes" not in evals or evals.empty:
+        return evals
+    curve_runs = set(evals.loc[evals["snapshot_minutes"].notna(), "set_run"])
+    return evals[evals["snapshot_minutes"].isna() & ~evals["set_run"].isin(curve_runs)]
+
+
 def aggregate(evals: pd.DataFrame, by: Sequence[str] = GROUP,
-              model: str | None = "convnet", precision: str = "fp32") -> pd.DataFrame:
+              model: str | None = "convnet", precision: str = "fp32",
+              standard_only: bool = True) -> pd.DataFrame:
     """Pool accuracies per group: n, number of sets, seeds, mean, sample std, epochs used,
     mean condensation time per set and the commands that produced them.
 
     ``model``: keep only this exact spec (default ``convnet``); ``None`` keeps all and adds
     ``model`` to the grouping. ``precision``: the evaluations' training precision kept (the
-    protocol's fp32 by default, so bf16 runs never mix into the tables).
+    protocol's fp32 by default, so bf16 runs never mix into the tables). ``standard_only``:
+    leave out the points of accuracy-vs-time curves (:func:`standard_sets`), so that an early
+    snapshot or a curve's longer schedule never pools into a preset's row.
     """
     by = list(by)
     if evals.empty:
         return pd.DataFrame(columns=AGG_COLUMNS)
-    frame = evals
+    frame = standard_sets(evals) if standard_only else evals
     if "precision" in frame:
         frame = frame[frame["precision"].fillna("fp32") == precision]
     if model is not None:

@@ -248,7 +248,8 @@ def load_condense(source: Source = None) -> pd.DataFrame:
 
 
 EVAL_COLUMNS = ["run_id", "path", "dataset", "method", "ipc", "preset", "seed", "set_path",
-                "set_run", "condense_time_s", "iterations_done", "model", "index", "accuracy",
+                "set_run", "condense_time_s", "iterations_done", "snapshot_minutes", "overrides",
+                "model", "index", "accuracy",
                 "epochs", "num_models", "augment", "precision", "eval_seed", "command",
                 "condense_command", "finished_at"]
 
@@ -263,13 +264,29 @@ def resolve_set_path(text: str | None, root: Path) -> Path | None:
     return next((c for c in candidates if c.is_file()), None)
 
 
+def condense_run_dir(set_path: Path) -> Path:
+    """The condense run a set belongs to: its folder, or the folder above ``snapshots/``."""
+    from dcbench.condense.job import SNAPSHOT_DIR
+
+    return set_path.parent.parent if set_path.parent.name == SNAPSHOT_DIR else set_path.parent
+
+
 def _condense_manifest(set_path: Path | None) -> dict[str, Any]:
-    if set_path is None or not (set_path.parent / MANIFEST).is_file():
+    if set_path is None or not (condense_run_dir(set_path) / MANIFEST).is_file():
         return {}
     try:
-        return _read_json(set_path.parent / MANIFEST)
+        return _read_json(condense_run_dir(set_path) / MANIFEST)
     except DcbenchError:
         return {}
+
+
+def overrides_text(overrides: dict[str, Any] | None) -> str:
+    """A set's overrides of its preset as ``key=value,...`` (sorted; empty for none), without
+    the settings that do not change a set."""
+    from dcbench.condense.config import NEUTRAL_SETTINGS
+
+    return ",".join(f"{k}={v}" for k, v in sorted((overrides or {}).items())
+                    if k not in NEUTRAL_SETTINGS)
 
 
 def load_evaluations(source: Source = None, dedupe: bool = True) -> pd.DataFrame:
@@ -298,8 +315,10 @@ def load_evaluations(source: Source = None, dedupe: bool = True) -> pd.DataFrame
                                               "iterations_done")},
             "preset": info.get("preset") or (cmanifest.get("config") or {}).get("preset"),
             "set_path": str(set_path) if set_path else info.get("path"),
-            "set_run": set_path.parent.name if set_path else None,
+            "set_run": condense_run_dir(set_path).name if set_path else None,
             "condense_time_s": info.get("wall_time_s"),
+            "snapshot_minutes": info.get("snapshot_minutes"),
+            "overrides": overrides_text((cmanifest.get("config") or {}).get("overrides")),
             "eval_seed": (m.get("seeds") or [None])[0],
             "command": m.get("command"),
             "condense_command": cmanifest.get("command"),

@@ -35,6 +35,9 @@ class CondenseTaskConfig:
     preset: str = "quick"  # the task file's preset
     condense_preset: str | None = None  # the methods' preset (default: the task's)
     method_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Also save every set after these minutes of condensation and evaluate each snapshot
+    #: (accuracy-vs-time curves; iterative methods only).
+    snapshot_minutes: list[float] = field(default_factory=list)
     evaluation: EvaluateConfig | None = None
 
     def validate(self) -> None:
@@ -47,6 +50,9 @@ class CondenseTaskConfig:
         self.methods = [m.lower() for m in self.methods]
         if not self.methods:
             raise ConfigError("methods: no methods given")
+        if any(not m > 0 for m in self.snapshot_minutes):
+            raise ConfigError(f"snapshot_minutes: must be positive minutes "
+                              f"(got {self.snapshot_minutes})")
         if any(i < 1 for i in self.ipc):
             raise ConfigError(f"ipc: every value must be at least 1 (got {self.ipc})")
         self.condense_preset = cfg.check_preset(self.condense_preset or self.preset,
@@ -70,7 +76,7 @@ class CondenseTaskConfig:
         settings = self.method_settings.get(method)
         return cfg.load(CondenseConfig, {
             "dataset": dataset, "method": method, "ipc": ipc, "seed": seed,
-            "preset": self.condense_preset,
+            "preset": self.condense_preset, "snapshot_minutes": list(self.snapshot_minutes),
             "method_settings": {method: settings} if settings else {}})
 
 

@@ -140,8 +140,10 @@ def run_condense(config: CondenseTaskConfig, options: RunOptions) -> list[Path]:
                 evals = (f"; {'evaluated' if seen else 'to evaluate'}: "
                          f"{','.join(ev.models)} × {ev.protocol.num_models}, "
                          f"{resolved.epochs_text()}, augment {resolved.augment}")
+            snaps = (f"; snapshots at {', '.join(f'{m:g}' for m in config.snapshot_minutes)} "
+                     f"min{' (each evaluated)' if ev else ''}" if config.snapshot_minutes else "")
             options.echo(f"[{i}/{len(units)}] condense {ds} {method} ipc {ipc} seed {seed} "
-                         f"({config.condense_preset}): {state}{evals}")
+                         f"({config.condense_preset}): {state}{evals}{snaps}")
         return []
     device = _runtime(options)
     paths = []
@@ -159,8 +161,19 @@ def run_condense(config: CondenseTaskConfig, options: RunOptions) -> list[Path]:
         options.echo(f"    {'set exists' if existed else 'saved'}: {path}")
         paths.append(path)
         if ev is not None:
-            _evaluate(path, ev, seed if ev.seed is None else ev.seed, options, device)
+            for target in [path, *snapshots_of(path)]:
+                if target != path:
+                    options.echo(f"    snapshot: {target}")
+                _evaluate(target, ev, seed if ev.seed is None else ev.seed, options, device)
     return paths
+
+
+def snapshots_of(set_path: Path) -> list[Path]:
+    """The snapshots saved beside a set (``snapshots/set-<m>min.pt``), in order of minutes."""
+    from dcbench.condense.job import SNAPSHOT_DIR
+
+    found = (set_path.parent / SNAPSHOT_DIR).glob("set-*min.pt")
+    return sorted(found, key=lambda p: float(p.stem[len("set-"):-len("min")]))
 
 
 def expand_sets(patterns: list[str]) -> list[Path]:

@@ -1,0 +1,95 @@
+"""Accuracy-vs-time curves: a condense task with snapshots, every snapshot evaluated, then the
+report's curve frame, figure, CSV and time-to-accuracy table (issue 13)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from dcbench.cli import cli
+from dcbench.report import load_evaluations
+from dcbench.report.build import build_report
+from dcbench.report.condensation import aggregate
+from dcbench.report.curves import curve_frame, time_to_accuracy
+
+TOY = "toy:classes=3:per_class=8:test_per_class=4:size=16x16"
+MODEL = "convnet:depth=1:width=4"
+CURVE_TASK = {
+    "kind": "condense",
+    "description": "DM on a toy dataset, saved after (almost) no time and at the end.",
+    "expected_time": {"quick": "seconds", "paper": "seconds"},
+    "dataset": TOY,
+    "methods": ["dm", "random"],
+    "ipc": [1],
+    # budgets of microseconds: every snapshot is due after the first iteration
+    "snapshot_minutes": [1e-7, 2e-7],
+    "method_settings": {"dm": {"model": MODEL, "iterations": 3, "batch_real": 4,
+                               "compile": False}},
+    "evaluation": {"models": [MODEL], "num_models": 2, "epochs": 2},
+    "presets": {"quick": {"seeds": [0]}, "paper": {"seeds": [0]}},
+}
+
+
+@pytest.fixture(scope="module")
+def curve_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("curves")
+    root = tmp / "results"
+    task = tmp / "curves-toy.yaml"
+    task.write_text(yaml.safe_dump(CURVE_TASK))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DCBENCH_RESULTS", str(root))
+        res = CliRunner().invoke(cli, ["run", str(task), "--quiet", "--threads", "1",
+                                       "--device", "cpu"])
+        assert res.exit_code == 0, res.output
+        assert res.output.count("snapshot: ") == 2, res.output  # dm's two; random has none
+    return root
+
+
+def test_every_snapshot_is_saved_and_evaluated(curve_results: Path) -> None:
+    (run,) = [p for p in (curve_results / "condense").iterdir() if "-dm-" in p.name]
+    snaps = sorted(p.name for p in (run / "snapshots").glob("*.pt"))
+    assert snaps == ["set-1e-07min.pt", "set-2e-07min.pt"]
+    evals = load_evaluations(curve_results)
+    dm = evals[evals["method"] == "dm"]
+    assert sorted(dm["snapshot_minutes"].dropna().unique()) == [1e-7, 2e-7]
+    assert set(dm["iterations_done"]) == {1, 3}  # snapshots after iteration 1, the final set
+    assert set(dm["overrides"]) == {"batch_real=4,iterations=3,model=" + MODEL}
+
+
+def test_curves_pool_each_budget_and_stay_out_of_preset_tables(curve_results: Path) -> None:
+    evals = load_evaluations(curve_results)
+    curves = curve_frame(evals.assign(model="convnet"))  # the toy model stands in for ConvNet
+    assert list(curves["method"]) == ["dm"] * 3
+    assert curves["final"].tolist().count(True) == 1
+    assert (curves["n"] == 2).all() and (curves["sets"] == 1).all()
+    final = curves[curves["final"]].iloc[0]
+    assert final["iterations"] == 3 and final["minutes"] >= curves["minutes"].min()
+    # the curve's run (its snapshots and its final set) never pools into the preset's rows
+    agg = aggregate(evals.assign(model="convnet"))
+    assert set(agg["method"]) == {"random"}
+    table = time_to_accuracy(evals.assign(model="convnet"))
+    assert len(table.rows) == 1 and table.rows[0][2].startswith("DM (quick, batch_real=4")
+
+
+def test_report_writes_the_curve_figure_csv_and_time_to_accuracy(
+    curve_results: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dcbench.report.build as build
+    import dcbench.report.curves as curves
+
+    real = curves.curve_frame
+    monkeypatch.setattr(curves, "curve_frame",
+                        lambda evals, **kw: real(evals.assign(model="convnet"), **kw))
+    out = tmp_path / "report"
+    build_report(curve_results, out)
+    (figure,) = (out / "figures").glob("curves-toy*.png")
+    assert figure.stat().st_size > 0
+    csv = pd.read_csv(out / "tables" / "curves.csv")
+    assert len(csv) == 3 and set(csv["method"]) == {"dm"}
+    text = (out / "time-to-accuracy.md").read_text()
+    assert f"| {TOY} | 1 | DM (quick, batch_real=4" in text, text
+    assert build.curves is curves

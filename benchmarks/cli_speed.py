@@ -1,11 +1,13 @@
 """What a user gets: the shipped commands' speed beside the authors' loops, each in its own process.
 
 * **DC iteration**: ``dcbench condense --method dc --preset paper`` with its default options
-  (only ``--set dc.iterations=K``), seconds per iteration read from the set it writes
-  (``meta.iteration_s``; the first iteration, which compiles, is left out), against a loop
-  written as the authors' ``main.py`` reads: a new network per iteration, per class a forward
-  and backward on 256 real images and one with ``create_graph`` on the synthetic ones, one SGD
-  step on the images per outer step, inner training through a DataLoader. At ipc 10 the
+  (only ``--set dc.iterations=K``; and once more with ``--set dc.precision=bf16``, the opt-in
+  precision, whose first-iteration loss is compared with fp32's), seconds per iteration read
+  from the set it writes (``meta.iteration_s``; the first iteration, which compiles, is left
+  out), against a loop written as the authors' ``main.py`` reads: a new network per iteration,
+  per class a forward and backward on 256 real images and one with ``create_graph`` on the
+  synthetic ones, one SGD step on the images per outer step, inner training through a
+  DataLoader. At ipc 10 the
   authors' iteration is timed as one outer step (matching + inner epochs) times 10 (their
   iteration is 10 of them; the last without inner training, which this slightly overcounts).
 * **Evaluation training**: ``dcbench evaluate SET --num-models 1`` (the set is the condensed
@@ -53,17 +55,21 @@ def cli(args: list[str], results: Path, threads: int) -> None:
     subprocess.run(cmd, check=True, env={**os.environ, "DCBENCH_RESULTS": str(results)})
 
 
-def cli_dc(ipc: int, iterations: int, threads: int, work: Path, method: str = "dc") -> dict:
-    out = work / f"{method}-ipc{ipc}"
+def cli_dc(ipc: int, iterations: int, threads: int, work: Path, method: str = "dc",
+           extra: tuple[str, ...] = ()) -> dict:
+    out = work / f"{method}-ipc{ipc}{'-' + '-'.join(extra) if extra else ''}"
     t0 = time.perf_counter()
+    sets = [a for kv in extra for a in ("--set", f"{method}.{kv}")]
     cli(["condense", "--method", method, "--ipc", str(ipc), "--preset", "paper",
-         "--set", f"{method}.iterations={iterations}", "--out", str(out)], work / "results",
-        threads)
+         "--set", f"{method}.iterations={iterations}", *sets, "--out", str(out)],
+        work / "results", threads)
     wall = time.perf_counter() - t0
     meta = SyntheticSet.load(out / "set.pt").meta
     steady = meta["iteration_s"][1:]
     return {"command": f"dcbench condense --method {method} --ipc {ipc} --preset paper "
-                       f"--set {method}.iterations={iterations}",
+                       f"--set {method}.iterations={iterations}"
+                       + "".join(f" --set {method}.{kv}" for kv in extra),
+            "loss_history": meta["loss_history"],
             "iteration_s": meta["iteration_s"], "seconds_per_iteration": statistics.median(steady),
             "first_iteration_s": meta["iteration_s"][0], "process_wall_s": wall,
             "settings": meta["hparams"], "set": str(out / "set.pt")}
@@ -230,10 +236,19 @@ def main() -> None:
     for ipc in ipcs:
         ours = cli_dc(ipc, 4 if ipc == 1 else 2, args.threads, args.work)
         theirs = in_process(f"authors-dc:{ipc}", args)
+        bf16 = cli_dc(ipc, 4 if ipc == 1 else 2, args.threads, args.work,
+                      extra=("precision=bf16",))
+        first = ours["loss_history"][0], bf16["loss_history"][0]  # same seed, same network
         report["dc"][str(ipc)] = {"cli": ours, "authors": theirs,
                                   "speedup": theirs["seconds_per_iteration"]
-                                  / ours["seconds_per_iteration"]}
-        print(f"dc ipc {ipc}: cli {ours['seconds_per_iteration']:.2f} s/it, authors "
+                                  / ours["seconds_per_iteration"],
+                                  "cli_bf16": bf16,
+                                  "speedup_bf16": theirs["seconds_per_iteration"]
+                                  / bf16["seconds_per_iteration"],
+                                  "bf16_first_loss_rel_diff": abs(first[1] - first[0])
+                                  / abs(first[0])}
+        print(f"dc ipc {ipc}: cli {ours['seconds_per_iteration']:.2f} s/it "
+              f"(bf16 {bf16['seconds_per_iteration']:.2f}), authors "
               f"{theirs['seconds_per_iteration']:.2f} s/it", flush=True)
     # the paper presets of the follow-ups, for "how long would the paper preset take here"
     report["paper_preset_seconds_per_iteration"] = {}

@@ -76,16 +76,33 @@ def _speed_rows(benchmarks: Path) -> list[list[str]]:
     path = benchmarks / "cli_speed.json"
     if path.is_file():
         data = json.loads(path.read_text())
-        cells = [f"ipc {ipc}: {d['cli']['seconds_per_iteration']:.2f} vs "
-                 f"{d['authors']['seconds_per_iteration']:.2f} s/iteration "
-                 f"({d['speedup']:.2f}×)" for ipc, d in data.get("dc", {}).items()]
+        cells = []
+        for ipc, d in data.get("dc", {}).items():
+            cell = (f"DC ipc {ipc}: {d['cli']['seconds_per_iteration']:.2f} vs "
+                    f"{d['authors']['seconds_per_iteration']:.2f} s/iteration "
+                    f"({d['speedup']:.2f}×)")
+            if "cli_bf16" in d:
+                cell += (f", with --set dc.precision=bf16 "
+                         f"{d['cli_bf16']['seconds_per_iteration']:.2f} s "
+                         f"({d['speedup_bf16']:.2f}×)")
+            cells.append(cell)
         ev = data.get("evaluate")
         if ev:
             cells.append(f"evaluation training {ev['cli']['train_s']:.0f} vs "
                          f"{ev['authors']['train_s']:.0f} s ({ev['speedup']:.2f}×)")
-        rows.append([f"Shipped commands vs the authors' loops ({data.get('threads')} threads)",
-                     "; ".join(cells),
-                     f"[benchmarks/results/{path.name}](benchmarks/results/{path.name})"])
+        link = f"[benchmarks/results/{path.name}](benchmarks/results/{path.name})"
+        rows.append([f"Shipped commands vs the authors' loops ({data.get('threads')} threads, "
+                     "paper preset)", "; ".join(cells), link])
+        hours = [f"DC ipc {ipc}: {d['cli']['seconds_per_iteration'] * 1000 / 3600:.1f} h "
+                 f"(authors' loop {d['authors']['seconds_per_iteration'] * 1000 / 3600:.1f} h)"
+                 for ipc, d in data.get("dc", {}).items()]
+        hours += [f"{name.split(' ', 1)[0].upper()} {name.split(' ', 1)[-1]}: "
+                  f"{r['seconds_per_iteration'] * r['paper_iterations'] / 3600:.1f}"
+                  f" h ({r['paper_iterations']} × {r['seconds_per_iteration']:.2f} s)"
+                  for name, r in data.get("paper_preset_seconds_per_iteration", {}).items()]
+        if hours:
+            rows.append(["A paper-preset set here (measured s/iteration × iterations)",
+                         "; ".join(hours), link])
     return rows
 
 

@@ -34,3 +34,24 @@ def test_rows_come_from_the_results_and_benchmarks(fixture_results: Path, tmp_pa
     assert f"DC {dc['mean']:.1f} ± {dc['std']:.1f} (n={int(dc['n'])}" in block
     assert "2.50× at ipc 1, same matching loss" in block
     assert "Final: condensed" in block  # the continual fixture run's final accuracy
+
+
+def test_shipped_command_speed_and_paper_preset_hours_come_from_cli_speed(
+    tmp_path: Path,
+) -> None:
+    bench = tmp_path / "bench"
+    bench.mkdir()
+    (bench / "cli_speed.json").write_text(json.dumps({
+        "threads": 2,
+        "dc": {"1": {"cli": {"seconds_per_iteration": 1.8}, "authors": {
+            "seconds_per_iteration": 9.0}, "speedup": 5.0,
+            "cli_bf16": {"seconds_per_iteration": 1.5}, "speedup_bf16": 6.0}},
+        "paper_preset_seconds_per_iteration": {"dm ipc 10": {
+            "seconds_per_iteration": 0.36, "paper_iterations": 20000}},
+        "evaluate": {"cli": {"train_s": 30.0}, "authors": {"train_s": 90.0}, "speedup": 3.0}}))
+    block = measured_block([], bench)
+    assert "DC ipc 1: 1.80 vs 9.00 s/iteration (5.00×)" in block
+    assert "dc.precision=bf16 1.50 s (6.00×)" in block
+    assert "evaluation training 30 vs 90 s (3.00×)" in block
+    assert "DC ipc 1: 0.5 h (authors' loop 2.5 h)" in block  # 1000 iterations
+    assert "DM ipc 10: 2.0 h (20000 × 0.36 s)" in block

@@ -65,7 +65,7 @@ def test_good_file_loads(tmp_path: Path) -> None:
     (with_(methods=["dc", "magic"]), "methods: unknown condensation method 'magic'"),
     (with_(dataset="imagenet"), "dataset: unknown dataset 'imagenet'"),
     (with_(method_settings={"random": {"x": 1}}), "unknown key random.x"),
-    (with_(method_settings={"dc": {}}), "method_settings.dc: not a method of this run"),
+    (with_(method_settings={"dcc": {}}), "method_settings.dcc: not a method of this run"),
     (with_(condense_preset="slow"), "condense_preset: unknown preset 'slow'"),
     (with_(kind="train"), "kind: unknown kind 'train'"),
     (with_(description=...), "missing key 'description'"),
@@ -106,6 +106,21 @@ def test_overrides_merge_and_validate(tmp_path: Path) -> None:
         task.config("quick", {"kind": "nas"})
     with pytest.raises(TaskError, match="ipc: must be an integer"):
         task.config("quick", {"ipc.x": 1})
+
+
+def test_narrowing_the_methods_keeps_the_others_settings_unused(tmp_path: Path) -> None:
+    """``--set methods=herding`` on a file that also sets dc: dc's settings are checked and
+    left unused; each unit gets only its own method's settings."""
+    data = with_(methods=["herding", "dc"], method_settings={"dc": {"iterations": 7},
+                                                            "herding": {"epochs": 2}})
+    task = load_task_file(write(tmp_path, data))
+    cfg = task.config("quick", {"methods": ["herding"]})
+    assert [u[1] for u in cfg.units()] == ["herding"]
+    assert cfg.condense_config("toy", "herding", 1, 0).method_settings == {"herding": {"epochs": 2}}
+    with pytest.raises(TaskError, match="unknown key dc.iters"):
+        task.config("quick", {"methods": ["herding"], "method_settings.dc.iters": 1})
+    with pytest.raises(TaskError, match="snapshot_minutes: must be positive"):
+        task.config("quick", {"snapshot_minutes": [0]})
 
 
 def test_run_command_reports_errors_on_one_line(tmp_path: Path) -> None:

@@ -207,13 +207,30 @@ def models_cmd() -> None:
 
 
 @cli.command("methods")
-def methods_cmd() -> None:
-    """Registered condensation methods."""
+@click.option("--results", "results_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Where to read measured accuracies and times (default: "
+                                 "$DCBENCH_RESULTS or ./results).")
+@user_errors
+def methods_cmd(results_dir: Path | None) -> None:
+    """Registered condensation methods, their presets' main settings, and what each preset
+    measured (ConvNet accuracy, condensation minutes) in the results folder."""
     from dcbench.condense import CONDENSERS
+    from dcbench.config import PRESETS
+    from dcbench.report.methods import MEASURED_NOTE, measured, preset_summary
+    from dcbench.results.rundir import results_root
 
+    root = results_dir or results_root()
+    found = measured(root) if root.is_dir() else {}
     for name in CONDENSERS.names():
-        doc = (CONDENSERS.get(name).__doc__ or "").strip().splitlines()
+        cls = CONDENSERS.get(name)
+        doc = (cls.__doc__ or "").strip().splitlines()
         click.echo(f"{name:12s} {doc[0] if doc else ''}")
+        for preset in PRESETS:
+            click.echo(f"  {preset:6s} {preset_summary(cls.Config, preset)}")
+            for line in found.get((name, preset), []):
+                click.echo(f"           measured: {line}")
+    if found:
+        click.echo(f"\n{MEASURED_NOTE}")
 
 
 @cli.group(cls=LazyGroup, lazy={

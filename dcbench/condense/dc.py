@@ -257,7 +257,7 @@ class GradientMatcher:
 
 @CONDENSERS.register("dc")
 class DCCondenser:
-    """Gradient matching; resumable from ``request.checkpoint``."""
+    """DC: gradient matching (Zhao, Mopuri, Bilen, ICLR 2021); resumes from its checkpoint."""
 
     Config = DCConfig
 

@@ -152,7 +152,7 @@ class DistributionMatcher:
 
 @CONDENSERS.register("dm")
 class DMCondenser:
-    """Distribution matching; resumable from ``request.checkpoint``."""
+    """DM: distribution matching (Zhao & Bilen, WACV 2023); resumes from its checkpoint."""
 
     Config = DMConfig
 

@@ -47,7 +47,7 @@ class DSAConfig(DCConfig):
 
 @CONDENSERS.register("dsa")
 class DSACondenser:
-    """Gradient matching with siamese augmentation; resumable from ``request.checkpoint``."""
+    """DSA: gradient matching with siamese augmentation (Zhao & Bilen, ICML 2021); resumes."""
 
     Config = DSAConfig
 

@@ -1,0 +1,33 @@
+"""``dcbench methods``: presets' settings from the method configs, measured lines from the
+results folder (never typed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from dcbench.cli import cli
+from dcbench.condense.dc import DCConfig
+from dcbench.report.condensation import aggregate
+from dcbench.report.methods import measured, preset_summary
+from dcbench.report.runs import load_evaluations
+
+
+def test_preset_summary_groups_equal_ipcs() -> None:
+    text = preset_summary(DCConfig, "quick")
+    assert text.startswith("ipc 1: iterations=100 outer_loop=1 inner_loop=1")
+    assert "ipc 10,50: iterations=20 outer_loop=5 inner_loop=10 batch_real=128" in text
+
+
+def test_measured_lines_are_the_results_pooled_numbers(fixture_results: Path) -> None:
+    lines = measured(fixture_results)
+    agg = aggregate(load_evaluations(fixture_results))
+    row = agg[(agg["method"] == "random") & (agg["preset"] == "quick")].iloc[0]
+    (line,) = lines[("random", "quick")]
+    assert f"{row['mean']:.1f} ± {row['std']:.1f} (n={int(row['n'])})" in line
+    out = CliRunner().invoke(cli, ["methods", "--results", str(fixture_results)])
+    assert out.exit_code == 0, out.output
+    assert f"measured: {line}" in out.output and "mean ± sample std" in out.output
+    bare = CliRunner().invoke(cli, ["methods", "--results", str(fixture_results / "nothing")])
+    assert bare.exit_code == 0 and "measured:" not in bare.output

@@ -40,13 +40,19 @@ def known_first(values: Iterable, known: Sequence) -> list:
 
 
 def standard_sets(evals: pd.DataFrame) -> pd.DataFrame:
-    """The evaluations that belong in a preset's rows: not a snapshot, nor the final set of a
-    run that kept snapshots (both are points of accuracy-vs-time curves, see curves.py, made
-    with their own schedules)."""
-    if "snapshot_minutes" not in evals or evals.empty:
+    """The evaluations that belong in a preset's rows: sets made with the preset as it is (no
+    overridden setting that changes a set, e.g. ``--set dc.precision=bf16``), and not a
+    snapshot nor the final set of a run that kept snapshots (points of accuracy-vs-time
+    curves, see curves.py, made with their own schedules)."""
+    if evals.empty:
         return evals
-    curve_runs = set(evals.loc[evals["snapshot_minutes"].notna(), "set_run"])
-    return evals[evals["snapshot_minutes"].isna() & ~evals["set_run"].isin(curve_runs)]
+    keep = pd.Series(True, index=evals.index)
+    if "overrides" in evals:
+        keep &= evals["overrides"].fillna("") == ""
+    if "snapshot_minutes" in evals:
+        curve_runs = set(evals.loc[evals["snapshot_minutes"].notna(), "set_run"])
+        keep &= evals["snapshot_minutes"].isna() & ~evals["set_run"].isin(curve_runs)
+    return evals[keep]
 
 
 def aggregate(evals: pd.DataFrame, by: Sequence[str] = GROUP,
@@ -58,8 +64,8 @@ def aggregate(evals: pd.DataFrame, by: Sequence[str] = GROUP,
     ``model``: keep only this exact spec (default ``convnet``); ``None`` keeps all and adds
     ``model`` to the grouping. ``precision``: the evaluations' training precision kept (the
     protocol's fp32 by default, so bf16 runs never mix into the tables). ``standard_only``:
-    leave out the points of accuracy-vs-time curves (:func:`standard_sets`), so that an early
-    snapshot or a curve's longer schedule never pools into a preset's row.
+    only sets made with the preset as it is (:func:`standard_sets`), so that changed settings,
+    an early snapshot or a curve's longer schedule never pool into a preset's row.
     """
     by = list(by)
     if evals.empty:

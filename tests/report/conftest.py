@@ -7,8 +7,8 @@ fails these tests; no file here is written by hand except the unfinished condens
 
 On the toy dataset :data:`TOY` (3 classes, 8 training and 4 test images each, 16×16):
 
-* condense: random ipc 1 seeds 0 and 1 (quick), dc ipc 1 seed 0 (quick, 1 iteration), herding
-  ipc 5 seed 0 (paper preset, 1 epoch), and a condensation still running (a checkpoint only),
+* condense: random ipc 1 seeds 0 and 1 (quick), dc ipc 1 seed 0 (quick, as the preset is), herding
+  ipc 5 seed 0 (paper preset), and a condensation still running (a checkpoint only),
   which the report ignores;
 * evaluate (2 epochs, 2 models per spec): each random set on the ConvNet (pooled: n = 4 over
   2 sets); the dc set on the ConvNet and the MLP, twice (a repeated evaluation that must count
@@ -85,8 +85,8 @@ def evaluate(set_path: Path, models: str, seed: int) -> Path:
 
 def build_fixture_results(root: Path) -> FixtureRuns:
     sets = {"random0": condense("random", 1, 0), "random1": condense("random", 1, 1),
-            "dc": condense("dc", 1, 0, "quick", "iterations=1", "compile=false"),
-            "herding": condense("herding", 5, 0, "paper", "epochs=1")}
+            "dc": condense("dc", 1, 0, "quick", "compile=false"),  # compile: not a setting
+            "herding": condense("herding", 5, 0, "paper")}
     evals = {"random0": evaluate(sets["random0"], "convnet", 0),
              "random1": evaluate(sets["random1"], "convnet", 1),
              "dc": evaluate(sets["dc"], "convnet,mlp", 0),

@@ -121,3 +121,21 @@ def test_cross_architecture_table(evals, fixture_runs, toy: str) -> None:
     assert cells["ConvNet"] == fmt_stat(*mean_std(fixture_runs.accuracies("dc_again")), 2)
     assert cells["ResNet18"] == NOT_RUN
     assert all("Random" not in r[0] for r in t.rows)  # evaluated on the ConvNet only
+
+
+def test_sets_with_changed_settings_stay_out_of_the_preset_rows(fixture_results) -> None:
+    """A set condensed with ``--set dc.precision=bf16`` (or any setting that changes a set)
+    is not the quick preset: it never pools into that row."""
+    from dcbench.report.condensation import aggregate
+    from dcbench.report.runs import load_evaluations
+
+    evals = load_evaluations(fixture_results)
+    dc = evals[evals["method"] == "dc"]
+    changed = dc.assign(overrides="precision=bf16", set_run="other", accuracy=0.0,
+                        set_path="elsewhere/set.pt")
+    both = aggregate(pd.concat([evals, changed], ignore_index=True))
+    alone = aggregate(evals)
+    key = (both["method"] == "dc") & (both["ipc"] == 1)
+    assert both[key]["n"].tolist() == alone[(alone["method"] == "dc") & (alone["ipc"] == 1)][
+        "n"].tolist()
+    assert both[key]["mean"].iloc[0] > 0

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from dcbench.report import condensation, continual, curves, figures, nas
+from dcbench.report import condensation, continual, curves, figures, nas, precision
 from dcbench.report.readme import measured_block, update_readme
 from dcbench.report.render import Table
 from dcbench.report.reproducibility import reproducibility_markdown
@@ -38,6 +38,8 @@ def all_tables(root: Path, evals: pd.DataFrame) -> list[Table]:
               continual.continual_table(root), nas.nas_table(root)]
     if not curves.curve_frame(evals).empty:
         tables.append(curves.time_to_accuracy(evals))
+    if not precision.precision_frame(evals).empty:
+        tables.append(precision.precision_table(evals))
     return tables
 
 

@@ -106,12 +106,26 @@ def _speed_rows(benchmarks: Path) -> list[list[str]]:
     return rows
 
 
+def _precision_rows(table: Table) -> list[list[str]]:
+    """One row: every bf16-vs-fp32 pair, as ``training: 70.36 vs 70.42 (n=10, within 1 std)``."""
+    d = table.data
+    cells = [f"bf16 {r['kind']}, {pub.method_label(r['method'])} ipc {int(r['ipc'])}: "
+             f"{r['bf16_mean']:.2f} vs {r['fp32_mean']:.2f} ± {r['fp32_std']:.2f} "
+             f"(n={int(r['n_bf16'])}/{int(r['n_fp32'])}, "
+             f"{'within' if r['within_1_std'] else 'NOT within'} 1 std)"
+             for _, r in d.iterrows()]
+    return [["bf16 accuracy against fp32 (ConvNet)", "; ".join(cells),
+             f"[results/tables/{table.name}.md](results/tables/{table.name}.md)"]]
+
+
 def measured_block(tables: list[Table], benchmarks: Path) -> str:
     by_name = {t.name: t for t in tables}
     rows = _condensation_rows(by_name.get("table1-quick"))
     if "cross-architecture" in by_name:
         rows += _cross_arch_rows(by_name["cross-architecture"])
     rows += _speed_rows(benchmarks)
+    if "precision" in by_name:
+        rows += _precision_rows(by_name["precision"])
     if "continual" in by_name:
         rows += _ours(by_name["continual"], 1, 2, "Final", "[results/tables/continual.md]"
                                                            "(results/tables/continual.md)")

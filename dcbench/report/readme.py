@@ -106,6 +106,19 @@ def _speed_rows(benchmarks: Path) -> list[list[str]]:
     return rows
 
 
+def _time_rows(table: Table) -> list[list[str]]:
+    """One row per (dataset, ipc) of the time-to-accuracy table: each curve's accuracy within
+    20 minutes and when it reaches the paper's number."""
+    rows: dict[tuple[str, str], list[str]] = {}
+    at20 = table.columns.index("within 20 min")
+    for r in table.rows:
+        rows.setdefault((r[0], r[1]), []).append(
+            f"{r[2]}: {r[at20]} (paper {r[-2]}: {r[-1]})")
+    return [[f"{ds}, ipc {ipc}: condensation time to accuracy", "; ".join(cells),
+             "[results/time-to-accuracy.md](results/time-to-accuracy.md)"]
+            for (ds, ipc), cells in rows.items()]
+
+
 def _precision_rows(table: Table) -> list[list[str]]:
     """One row: every bf16-vs-fp32 pair, as ``training: 70.36 vs 70.42 (n=10, within 1 std)``."""
     d = table.data
@@ -126,6 +139,8 @@ def measured_block(tables: list[Table], benchmarks: Path) -> str:
     rows += _speed_rows(benchmarks)
     if "precision" in by_name:
         rows += _precision_rows(by_name["precision"])
+    if "time-to-accuracy" in by_name:
+        rows += _time_rows(by_name["time-to-accuracy"])
     if "continual" in by_name:
         rows += _ours(by_name["continual"], 1, 2, "Final", "[results/tables/continual.md]"
                                                            "(results/tables/continual.md)")

@@ -93,3 +93,12 @@ def test_report_writes_the_curve_figure_csv_and_time_to_accuracy(
     text = (out / "time-to-accuracy.md").read_text()
     assert f"| {TOY} | 1 | DM (quick, batch_real=4" in text, text
     assert build.curves is curves
+
+
+def test_readme_block_has_a_time_to_accuracy_row(curve_results: Path, tmp_path: Path) -> None:
+    from dcbench.report.readme import measured_block
+
+    table = time_to_accuracy(load_evaluations(curve_results).assign(model="convnet"))
+    block = measured_block([table], tmp_path)
+    assert f"{TOY}, ipc 1: condensation time to accuracy" in block
+    assert "DM (quick, batch_real=4" in block and "results/time-to-accuracy.md" in block

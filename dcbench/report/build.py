@@ -36,18 +36,17 @@ class ReportResult:
 def all_tables(root: Path, evals: pd.DataFrame) -> list[Table]:
     tables = [*condensation.table1_tables(evals), condensation.cross_arch_table(evals),
               continual.continual_table(root), nas.nas_table(root)]
-    if not curves.curve_frame(evals).empty:
-        tables.append(curves.time_to_accuracy(evals))
-    if not precision.precision_frame(evals).empty:
-        tables.append(precision.precision_table(evals))
-    return tables
+    # tables that exist only when such runs do (their data is empty otherwise)
+    optional = (curves.time_to_accuracy(evals), precision.precision_table(evals))
+    return tables + [t for t in optional if not t.data.empty]
 
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", str(text)).strip("-")
 
 
-def build_figures(root: Path, out: Path, evals: pd.DataFrame) -> list[Path]:
+def build_figures(root: Path, out: Path, evals: pd.DataFrame,
+                  curve: pd.DataFrame) -> list[Path]:
     """Every figure the results allow (none for what has not run)."""
     written: list[Path] = []
     condense = load_condense(root)
@@ -58,9 +57,8 @@ def build_figures(root: Path, out: Path, evals: pd.DataFrame) -> list[Path]:
     for dataset in sorted(set(timed["dataset"])) if not timed.empty else []:
         fig = figures.accuracy_vs_time_figure(evals, dataset)
         written += figures.save_figure(fig, out, f"accuracy-vs-time-{_slug(dataset)}")
-    curve = curves.curve_frame(evals)
     for dataset in sorted(set(curve["dataset"])):
-        fig = curves.curves_figure(evals, dataset)
+        fig = curves.curves_figure(evals, dataset, curve)
         written += figures.save_figure(fig, out, f"curves-{_slug(dataset)}")
     steps = continual.continual_steps(root)
     for run_id, g in steps.groupby("run_id", sort=True):
@@ -90,17 +88,17 @@ def build_report(results: str | Path | None = None, out: str | Path | None = Non
     for table in tables:
         for ext, text in (("md", table.markdown()), ("tex", table.latex())):
             result.written.append(atomic_write_text(base / "tables" / f"{table.name}.{ext}", text))
-    result.written += build_figures(root, base / "figures", evals)
-    curve = curves.curve_frame(evals)
-    if not curve.empty:
+    by_name = {t.name: t for t in tables}
+    timing = by_name.get("time-to-accuracy")
+    curve = timing.data if timing is not None else curves.curve_frame(pd.DataFrame())
+    result.written += build_figures(root, base / "figures", evals, curve)
+    if timing is not None:
         result.written.append(atomic_write_text(base / "tables" / "curves.csv",
                                                 curves.curve_csv(curve)))
-        by_name = {t.name: t for t in tables}
         speed = repro.parent / "benchmarks" / "results" / "cli_speed.json"
         result.written.append(atomic_write_text(
             base / "time-to-accuracy.md", curves.time_to_accuracy_markdown(
-                by_name["time-to-accuracy"],
-                json.loads(speed.read_text()) if speed.is_file() else None)))
+                timing, json.loads(speed.read_text()) if speed.is_file() else None)))
     result.written.append(atomic_write_text(repro, reproducibility_markdown(
         evals, root, len(runs))))
     readme = repro.parent / "README.md"

@@ -81,10 +81,12 @@ def _references(evals: pd.DataFrame, dataset: str, ipc: int) -> list[tuple[str, 
     return refs
 
 
-def curves_figure(evals: pd.DataFrame, dataset: str) -> Figure:
+def curves_figure(evals: pd.DataFrame, dataset: str,
+                  curves: pd.DataFrame | None = None) -> Figure:
     """Accuracy (mean ± std) against condensation minutes (log), one panel per ipc, one line
-    per method and setting; dashed: coresets, dotted: the paper's DC number."""
-    curves = curve_frame(evals)
+    per method and setting; dashed: coresets, dotted: the paper's DC number. ``curves``: the
+    :func:`curve_frame` of ``evals`` when the caller has it already."""
+    curves = curve_frame(evals) if curves is None else curves
     curves = curves[curves["dataset"] == dataset]
     ipcs = sorted({int(i) for i in curves["ipc"]})
     fig = Figure(figsize=(5.2 * max(1, len(ipcs)), 4.0), layout="constrained")

@@ -18,6 +18,7 @@ from typing import Any
 from dcbench.condense.base import CONDENSERS, CondenseRequest, check_request
 from dcbench.condense.config import NEUTRAL_SETTINGS, CondenseConfig, neutral_free
 from dcbench.condense.estimate import describe, passes, seconds_per_pass
+from dcbench.condense.loop import snapshot_files
 from dcbench.condense.synthetic_set import SyntheticSet
 from dcbench.errors import DcbenchError
 from dcbench.precision import without_later_defaults
@@ -86,7 +87,7 @@ def condense_job(config: CondenseConfig, request: CondenseRequest,
         raise
     sset.meta["preset"] = config.preset
     sset.save(set_path)
-    for snap in sorted(request.snapshot_dir.glob("set-*min.pt")):  # they share the preset
+    for snap in snapshot_files(request.snapshot_dir):  # they share the preset
         early = SyntheticSet.load(snap)
         early.meta["preset"] = config.preset
         early.save(snap)

@@ -64,6 +64,16 @@ def fingerprint(method: str, request: CondenseRequest, config: Any) -> dict[str,
     }
 
 
+def snapshot_file(folder: Path, minutes: float) -> Path:
+    """Where the snapshot after ``minutes`` of condensation is saved: ``set-<m>min.pt``."""
+    return folder / f"set-{minutes:g}min.pt"
+
+
+def snapshot_files(folder: Path) -> list[Path]:
+    """The snapshots saved in ``folder``, in order of their minutes."""
+    return sorted(folder.glob("set-*min.pt"), key=lambda p: float(p.stem[len("set-"):-3]))
+
+
 class Snapshots:
     """Saves the set at the first iteration end after each of ``request.snapshot_minutes`` of
     condensation (wall time summed across resumes, so a budget passed before an interruption
@@ -84,7 +94,7 @@ class Snapshots:
             meta.update(snapshot_minutes=minutes, iterations_done=done,
                         wall_time_s=round(wall, 3), loss_history=list(history),
                         iteration_s=list(seconds))
-            path = self.request.snapshot_dir / f"set-{minutes:g}min.pt"
+            path = snapshot_file(self.request.snapshot_dir, minutes)
             path.parent.mkdir(parents=True, exist_ok=True)
             SyntheticSet(engine.images.detach().cpu(), engine.labels.cpu(), meta).save(path)
 

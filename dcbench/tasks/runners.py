@@ -171,9 +171,9 @@ def run_condense(config: CondenseTaskConfig, options: RunOptions) -> list[Path]:
 def snapshots_of(set_path: Path) -> list[Path]:
     """The snapshots saved beside a set (``snapshots/set-<m>min.pt``), in order of minutes."""
     from dcbench.condense.job import SNAPSHOT_DIR
+    from dcbench.condense.loop import snapshot_files
 
-    found = (set_path.parent / SNAPSHOT_DIR).glob("set-*min.pt")
-    return sorted(found, key=lambda p: float(p.stem[len("set-"):-len("min")]))
+    return snapshot_files(set_path.parent / SNAPSHOT_DIR)
 
 
 def expand_sets(patterns: list[str]) -> list[Path]:

@@ -62,8 +62,8 @@ def cli() -> None:
 @click.option("--dataset", default="fashion-mnist", show_default=True,
               help="Dataset name (see `dcbench data list`), npz:FILE or imagefolder:DIR.")
 @click.option("--method", default="dc", show_default=True,
-              help="Condensation method (see `dcbench methods`): dc, random, herding, kcenter, "
-                   "forgetting.")
+              help="Condensation method: dc, dsa, dm, or a coreset (random, herding, kcenter, "
+                   "forgetting); `dcbench methods` lists each with its presets.")
 @click.option("--ipc", type=int, default=10, show_default=True, help="Images per class.")
 @click.option("--preset", type=click.Choice(PRESETS), default="quick", show_default=True,
               help="quick: minutes on a 2-core CPU; paper: the authors' settings.")

@@ -115,8 +115,9 @@ def _estimate(config: CondenseConfig, method_config: Any,
     seconds = n * seconds_per_pass(model, ds, request.device)
     knob = "iterations" if hasattr(method_config, "iterations") else "epochs"
     if request.progress and seconds > 60:
+        quicker = "--preset quick or " if config.preset != "quick" else ""
         print(f"estimate: {config.method} ipc {config.ipc}, {describe(seconds)} on this machine "
-              f"(eager; compiled steps are faster); shorter: --preset quick or fewer "
+              f"(eager; compiled steps are faster); shorter: {quicker}fewer "
               f"--set {config.method}.{knob}", file=sys.stderr)
     return seconds
 

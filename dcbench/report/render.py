@@ -14,11 +14,13 @@ DASH = "—"
 
 def fmt_stat(mean: float | None, std: float | None = None, n: int | None = None,
              digits: int = 1) -> str:
-    """``70.5 ± 0.6 (n=20)``; ``not yet run`` when there is no mean."""
+    """``70.5 ± 0.6 (n=20)``; ``86.5 (n=1)`` (one value has no spread to show: a ``± 0.0``
+    would read as a measured zero); ``not yet run`` when there is no mean."""
     if mean is None or (isinstance(mean, float) and math.isnan(mean)):
         return NOT_RUN
     text = f"{mean:.{digits}f}"
-    if std is not None and not (isinstance(std, float) and math.isnan(std)):
+    single = n is not None and n < 2
+    if std is not None and not (isinstance(std, float) and math.isnan(std)) and not single:
         text += f" ± {std:.{digits}f}"
     if n is not None:
         text += f" (n={n})"

@@ -49,3 +49,19 @@ def test_the_manifest_records_estimate_and_actual(tiny_dataset, tmp_path, monkey
     path, _ = condense_job(config, CondenseRequest(tiny_dataset, ipc=1, progress=False))
     manifest = json.loads((path.parent / "manifest.json").read_text())
     assert manifest["estimate_s"] > 0 and manifest["condensation_wall_time_s"] > 0
+
+
+def test_the_hint_offers_the_quick_preset_only_to_other_presets(tiny_dataset, capsys,
+                                                                 monkeypatch) -> None:
+    from dcbench.condense import CondenseConfig, CondenseRequest, job
+    from dcbench.config import load
+
+    monkeypatch.setattr(job, "seconds_per_pass", lambda *a, **k: 1.0)  # every run "long"
+    request = CondenseRequest(tiny_dataset, ipc=1, progress=True)
+    for preset, offered in (("quick", False), ("paper", True)):
+        config = load(CondenseConfig, {"dataset": tiny_dataset.name, "method": "dc", "ipc": 1,
+                                       "preset": preset})
+        job._estimate(config, make_config("dc", preset, 1), request)
+        line = capsys.readouterr().err
+        assert line.startswith("estimate: dc ipc 1") and "--set dc.iterations" in line
+        assert ("--preset quick" in line) is offered

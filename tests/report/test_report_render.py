@@ -14,6 +14,7 @@ def test_fmt_stat() -> None:
     assert fmt_stat(70.46, None) == fmt_stat(70.46, math.nan) == "70.5"
     assert fmt_stat(1.234, 0.5, digits=2) == "1.23 ± 0.50"
     assert fmt_stat(None) == fmt_stat(math.nan, 1.0) == NOT_RUN
+    assert fmt_stat(86.46, 0.0, 1) == "86.5 (n=1)"  # one value: no spread to show
 
 
 def test_fmt_ref_marks_what_the_paper_lacks() -> None:

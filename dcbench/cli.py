@@ -127,11 +127,15 @@ def condense(dataset, method, ipc, preset, seed, settings, out, data_root, downl
               help="Any other protocol setting, e.g. --set momentum=0.5 --set lr_decay_at=0.8; "
                    "--set compile=auto|true|false: training through torch.compile (auto: when "
                    "a model trains long enough to repay it; a speed setting, not the protocol).")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Run directory (one set only; default: a new results/evaluate/<time>-<set>). "
+                   "Each trained model is saved there at once, so re-running the same command "
+                   "with the same --out continues an interrupted evaluation.")
 @data_options
 @runtime_options
 @user_errors
 def evaluate(set_paths, models, num_models, epochs, lr, batch_size, augment, seed, settings,
-             data_root, download, device, threads, quiet):
+             out, data_root, download, device, threads, quiet):
     """Train fresh models on saved set(s) and report final-epoch test accuracy (mean ± std).
 
     SET is a set.pt file or a quoted glob ('results/condense/*-dc-ipc10-*/set.pt'). Every set
@@ -151,7 +155,7 @@ def evaluate(set_paths, models, num_models, epochs, lr, batch_size, augment, see
     set_threads(threads)
     paths = [q for p in set_paths for q in (expand_sets([p]) if glob.has_magic(p) else [Path(p)])]
     runs = evaluate_sets(paths, config, resolve_device(device),
-                         data_root, download, not quiet)
+                         data_root, download, not quiet, out)
     for out, metrics in runs:
         if len(runs) > 1:
             click.echo(metrics["set"]["path"])

@@ -110,6 +110,19 @@ def test_evaluate_errors_are_one_line(
     assert expected in line
 
 
+def test_evaluate_out_errors_are_one_line(invoke, results: Path, saved_set: Path,
+                                          tmp_path: Path) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    line = assert_one_line_error(
+        invoke("evaluate", str(saved_set), *EVAL, *FAST, "--out", str(a_file / "run")), results)
+    assert "cannot use" in line and "is a file" in line
+    line = assert_one_line_error(invoke("evaluate", str(saved_set), str(saved_set), *EVAL, *FAST,
+                                        "--out", str(tmp_path / "run")), results)
+    assert "--out names one run directory" in line
+    assert not (tmp_path / "run").exists()
+
+
 def test_device_resolution() -> None:
     from dcbench.device import resolve_device
     from dcbench.errors import DcbenchError

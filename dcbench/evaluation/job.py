@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -14,10 +16,14 @@ from dcbench.data import ClassDataset, load_dataset
 from dcbench.data.registry import check_usable
 from dcbench.errors import DcbenchError
 from dcbench.evaluation.config import EvaluateConfig
-from dcbench.evaluation.protocol import evaluate_set
+from dcbench.evaluation.protocol import evaluate_set, resolve_protocols
 from dcbench.results import RunDir
-from dcbench.results.rundir import make_dirs, results_root
+from dcbench.results.rundir import CONFIG_FILE, check_location, make_dirs, results_root
 from dcbench.results.stats import mean_std
+
+METRICS_FILE = "metrics.json"
+#: The models an unfinished evaluation has trained, written after each one (see --out).
+PROGRESS = "progress.json"
 
 
 def dataset_for_set(sset: SyntheticSet, root: str | None, download: bool,
@@ -81,47 +87,116 @@ def pooled(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def evaluate_sets(set_paths: list[Path], config: EvaluateConfig, device, root: str | None,
-                  download: bool, progress: bool) -> list[tuple[Path, dict[str, Any]]]:
-    """Every set checked first, then each evaluated into its own run directory."""
+                  download: bool, progress: bool, out: Path | None = None
+                  ) -> list[tuple[Path, dict[str, Any]]]:
+    """Every set checked first, then each evaluated into its own run directory (``out``, for
+    one set only: where an interrupted evaluation of it continues)."""
     if not set_paths:
         raise DcbenchError("no set files given")
+    if out is not None and len(set_paths) > 1:
+        raise DcbenchError(f"--out names one run directory but {len(set_paths)} sets were "
+                           "given; evaluate them one at a time")
     loaded: dict[str, ClassDataset] = {}
     checked = [check_set(p, config, root, download, loaded) for p in set_paths]
-    return [_evaluate_checked(p, sset, ds, config, device, progress)
+    return [_evaluate_checked(p, sset, ds, config, device, progress, out)
             for p, (sset, ds) in zip(set_paths, checked, strict=True)]
 
 
 def evaluate_job(set_path: Path, config: EvaluateConfig, device, root: str | None,
-                 download: bool, progress: bool) -> tuple[Path, dict[str, Any]]:
+                 download: bool, progress: bool, out: Path | None = None
+                 ) -> tuple[Path, dict[str, Any]]:
     """Evaluate the set at ``set_path`` with ``config``; returns (run directory, metrics)."""
     sset, ds = check_set(set_path, config, root, download)
-    return _evaluate_checked(set_path, sset, ds, config, device, progress)
+    return _evaluate_checked(set_path, sset, ds, config, device, progress, out)
+
+
+def _open_run(out: Path | None, name: str, identity: dict[str, Any]) -> RunDir:
+    """``out`` (created, or resumed when it holds this evaluation), else a fresh directory."""
+    if out is None:
+        make_dirs(results_root() / "evaluate")  # unusable output locations fail here
+        return RunDir.fresh("evaluate", name)
+    check_location(out)
+    return RunDir.open("evaluate", out, identity)
+
+
+def _read_progress(run: RunDir) -> dict[str, Any]:
+    """The models an interrupted run of this directory finished (``progress.json``)."""
+    path = run.file(PROGRESS)
+    if not run.resumed or not path.exists():
+        return {"models": {}, "wall_time_s": 0.0}
+    try:
+        saved = json.loads(path.read_text())
+        return {"models": {spec: [{"accuracy": float(m["accuracy"]),
+                                   "train_s": float(m["train_s"])} for m in models]
+                           for spec, models in saved["models"].items()},
+                "wall_time_s": float(saved.get("wall_time_s", 0.0))}
+    except (OSError, ValueError, KeyError, TypeError):
+        raise DcbenchError(f"{path} is not readable; delete it to start this evaluation "
+                           "over") from None
+
+
+def _after_failure(run: RunDir, progress: dict[str, Any], set_path: Path) -> None:
+    """A fresh run that trained nothing leaves nothing behind; otherwise say how to go on."""
+    done = sum(len(v) for v in progress["models"].values())
+    if done == 0 and not run.resumed:
+        run.file(CONFIG_FILE).unlink(missing_ok=True)
+        try:
+            run.path.rmdir()
+        except OSError:
+            pass
+        return
+    if done:
+        print(f"{done} trained model(s) are saved in {run.path}; `dcbench evaluate {set_path} "
+              f"--out {run.path}` (same options) continues", file=sys.stderr)
 
 
 def _evaluate_checked(set_path: Path, sset: SyntheticSet, ds: ClassDataset,
-                      config: EvaluateConfig, device, progress: bool
+                      config: EvaluateConfig, device, progress: bool, out: Path | None = None
                       ) -> tuple[Path, dict[str, Any]]:
     seed = config.seed_for(sset.meta)
     name = f"{sset.meta['dataset']}-{sset.meta['method']}-ipc{sset.meta['ipc']}"
-    make_dirs(results_root() / "evaluate")  # an unusable output location fails before training
+    method, strategy = evaluated_as(sset.meta), sset.meta.get("dsa_strategy")
+    protocols = {spec: dataclasses.asdict(p) for spec, p in resolve_protocols(
+        config.protocol, ds.name, config.models, method, strategy).items()}
+    record = {"set": str(set_path), "models": list(config.models), "compile": config.compile,
+              "protocol": protocols[config.models[0]], "device": str(device),
+              "protocols": protocols}
+    # compile is how, not what: a run may continue with or without it
+    identity = {**{k: v for k, v in dataclasses.asdict(config).items() if k != "compile"},
+                "seed": seed, "set": str(set_path)}
+    run = _open_run(out, name, identity)
+    if run.resumed and run.file(METRICS_FILE).exists():
+        if progress:
+            print(f"{run.path} already holds this evaluation; reusing it", file=sys.stderr)
+        return run.path, json.loads(run.file(METRICS_FILE).read_text())
+    run.write_config(record, identity=identity)
+    state = _read_progress(run)
     t0 = time.perf_counter()
-    result = evaluate_set(sset.images, sset.labels, ds, config.models, config.protocol, seed,
-                          device, progress, method=evaluated_as(sset.meta),
-                          strategy=sset.meta.get("dsa_strategy"), compile=config.compile)
-    wall = time.perf_counter() - t0
-    run = RunDir.fresh("evaluate", name)
+
+    def saved(spec: str, model: dict[str, float]) -> None:
+        state["models"].setdefault(spec, []).append(model)
+        run.write_json(PROGRESS, {"models": state["models"],
+                                  "wall_time_s": state["wall_time_s"]
+                                  + time.perf_counter() - t0})
+
+    try:
+        result = evaluate_set(sset.images, sset.labels, ds, config.models, config.protocol,
+                              seed, device, progress, method=method, strategy=strategy,
+                              compile=config.compile,
+                              done={k: list(v) for k, v in state["models"].items()},
+                              on_model=saved)
+    except BaseException:
+        _after_failure(run, state, set_path)
+        raise
+    wall = state["wall_time_s"] + time.perf_counter() - t0
     set_info = {k: sset.meta.get(k) for k in ("dataset", "method", "source_method",
                                                "dsa_strategy", "ipc", "seed", "preset",
                                                "iterations_done", "wall_time_s",
                                                "snapshot_minutes")}
     set_info["path"] = str(set_path)
     metrics = {"set": set_info, **result}
-    record = {"set": str(set_path), "models": list(config.models), "compile": config.compile,
-              "protocol": result["protocol"], "device": str(device),
-              "protocols": {spec: r["protocol"] for spec, r in result["models"].items()}}
-    run.write_config(record, identity={**dataclasses.asdict(config), "seed": seed,
-                                       "set": str(set_path)})
-    run.write_json("metrics.json", metrics)
+    run.write_json(METRICS_FILE, metrics)
     run.write_text("metrics.csv", metrics_csv(result))
     run.write_manifest(record, seeds=[seed], wall_time_s=wall)
+    run.file(PROGRESS).unlink(missing_ok=True)
     return run.path, metrics

@@ -38,6 +38,8 @@ from dcbench.results.stats import mean_std  # re-exported: callers import it fro
 from dcbench.seeding import derive_seed, generator
 
 BatchHook = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], None]
+#: Called with (model spec, {"accuracy", "train_s"}) after each model an evaluation trains.
+ModelHook = Callable[[str, dict[str, float]], None]
 
 
 #: The authors' ``Epoch`` without and with augmentation.
@@ -260,6 +262,13 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int, dev
     return 100.0 * correct / max(1, len(x))
 
 
+def resolve_protocols(protocol: EvalProtocol, dataset: str, models: Sequence[str],
+                      method: str | None, strategy: str | None) -> dict[str, EvalProtocol]:
+    """Each model spec's resolved protocol for a set made by ``method`` (the augmentation,
+    hence the epochs, depend on the model)."""
+    return {spec: protocol.resolved(dataset, method, spec, strategy) for spec in models}
+
+
 def evaluate_set(
     images: torch.Tensor,
     labels: torch.Tensor,
@@ -272,6 +281,8 @@ def evaluate_set(
     method: str | None = None,
     strategy: str | None = None,
     compile: str | bool = False,
+    done: dict[str, list[dict[str, float]]] | None = None,
+    on_model: ModelHook | None = None,
 ) -> dict[str, Any]:
     """Train ``protocol.num_models`` fresh models of each spec on the set (made by ``method``,
     with DSA ``strategy`` for dsa/dm sets);
@@ -279,10 +290,17 @@ def evaluate_set(
     the epochs, depend on it). Returns ``{"protocol": <the first model's>, "models": {spec:
     {"accuracies", "mean", "std", "protocol", "train_s"}}}`` (``train_s``: each model's
     training seconds, for speed reports; ``compiled``: whether training ran through
-    ``torch.compile``, decided per spec by :func:`should_compile`)."""
+    ``torch.compile``, decided per spec by :func:`should_compile`).
+
+    Resuming: ``done[spec]`` holds the ``{"accuracy", "train_s"}`` of models already trained
+    (by an interrupted run); they are not trained again. Every model's seeds derive from
+    ``(seed, spec index, model index)`` alone, so a resumed evaluation gives the accuracies an
+    uninterrupted one would. ``on_model(spec, record)`` is called after each newly trained
+    model (the job saves its progress there)."""
     device = torch.device(device)
     protocol.validate()
-    resolved = {spec: protocol.resolved(dataset.name, method, spec, strategy) for spec in models}
+    resolved = resolve_protocols(protocol, dataset.name, models, method, strategy)
+    done = done or {}
     results: dict[str, Any] = {}
     total = len(models) * protocol.num_models
     bar = progress_bar(total=total, desc="evaluate", enabled=progress)
@@ -290,6 +308,11 @@ def evaluate_set(
         accs, seconds = [], []
         compiled = should_compile(compile, resolved[spec], len(images))
         for r in range(protocol.num_models):
+            if r < len(done.get(spec, [])):  # trained by the run this one resumes
+                accs.append(float(done[spec][r]["accuracy"]))
+                seconds.append(float(done[spec][r]["train_s"]))
+                bar.update(1)
+                continue
             torch.manual_seed(derive_seed(seed, m_i, r, 7))
             model = model_from_spec(spec, dataset.channels, dataset.num_classes, dataset.image_size)
             t0 = time.perf_counter()
@@ -298,6 +321,8 @@ def evaluate_set(
             seconds.append(round(time.perf_counter() - t0, 3))
             acc = accuracy(model, dataset.x_test, dataset.y_test, protocol.test_batch, device)
             accs.append(acc)
+            if on_model is not None:
+                on_model(spec, {"accuracy": acc, "train_s": seconds[-1]})
             bar.update(1)
             bar.set_postfix(model=spec, acc=f"{accs[-1]:.2f}")
         mean, std = mean_std(accs)

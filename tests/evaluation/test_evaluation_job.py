@@ -40,3 +40,98 @@ def test_the_sets_method_picks_the_augmentation(method: str, augment: str, tmp_p
                                                             else "crop_noise")
     record = json.loads((run / "config.json").read_text())["config"]
     assert record["protocols"] == {m: r["protocol"] for m, r in metrics["models"].items()}
+
+
+def _interrupt_after(first: int, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Make the job's evaluation stop (as Ctrl-C would) once ``first`` models are saved;
+    returns the list of models trained, appended as they finish."""
+    from dcbench.evaluation import job
+
+    trained: list[str] = []
+    real = job.evaluate_set
+
+    def stopping(*args, on_model, **kwargs):
+        def hook(spec, model):
+            on_model(spec, model)
+            trained.append(spec)
+            if len(trained) == first:
+                raise KeyboardInterrupt
+        return real(*args, on_model=hook, **kwargs)
+
+    monkeypatch.setattr(job, "evaluate_set", stopping)
+    return trained
+
+
+def test_an_interrupted_evaluation_continues_where_it_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from dcbench.evaluation import protocol
+
+    monkeypatch.setenv("DCBENCH_RESULTS", str(tmp_path / "results"))
+    set_path = made_by("random", tmp_path)
+    config = EvaluateConfig(models=[MODEL, "mlp"], protocol=EvalProtocol(epochs=2, num_models=2))
+    _, whole = evaluate_job(set_path, config, "cpu", None, False, False, tmp_path / "whole")
+
+    out = tmp_path / "resumed"
+    _interrupt_after(3, monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        evaluate_job(set_path, config, "cpu", None, False, False, out)
+    assert "3 trained model(s) are saved in" in capsys.readouterr().err
+    assert not (out / "metrics.json").exists() and (out / "progress.json").exists()
+
+    monkeypatch.undo()
+    monkeypatch.setenv("DCBENCH_RESULTS", str(tmp_path / "results"))
+    trained: list[str] = []
+    real_train = protocol.train_model
+    monkeypatch.setattr(protocol, "train_model",
+                        lambda model, *a, **k: trained.append("x") or real_train(model, *a, **k))
+    _, resumed = evaluate_job(set_path, config, "cpu", None, False, False, out)
+    assert trained == ["x"]  # only the 4th model (mlp, second) was left
+    for spec in (MODEL, "mlp"):
+        assert resumed["models"][spec]["accuracies"] == whole["models"][spec]["accuracies"]
+    assert not (out / "progress.json").exists() and (out / "manifest.json").exists()
+
+    again = evaluate_job(set_path, config, "cpu", None, False, False, out)[1]
+    assert trained == ["x"] and again == json.loads((out / "metrics.json").read_text())
+
+
+def test_other_settings_do_not_continue_a_run(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from dcbench.errors import DcbenchError
+
+    monkeypatch.setenv("DCBENCH_RESULTS", str(tmp_path / "results"))
+    set_path = made_by("random", tmp_path)
+    config = EvaluateConfig(models=[MODEL], protocol=EvalProtocol(epochs=1, num_models=1))
+    evaluate_job(set_path, config, "cpu", None, False, False, tmp_path / "run")
+    config.protocol.num_models = 2
+    with pytest.raises(DcbenchError, match="holds a run with other settings"):
+        evaluate_job(set_path, config, "cpu", None, False, False, tmp_path / "run")
+
+
+def test_a_fresh_run_that_trains_nothing_leaves_nothing(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from dcbench.errors import DcbenchError
+    from dcbench.evaluation import protocol
+
+    monkeypatch.setenv("DCBENCH_RESULTS", str(tmp_path / "results"))
+    set_path = made_by("random", tmp_path)
+
+    def diverge(*args, **kwargs):
+        raise DcbenchError("training diverged (loss nan) at epoch 0")
+
+    monkeypatch.setattr(protocol, "train_model", diverge)
+    config = EvaluateConfig(models=[MODEL], protocol=EvalProtocol(epochs=1, num_models=1))
+    with pytest.raises(DcbenchError, match="diverged"):
+        evaluate_job(set_path, config, "cpu", None, False, False)
+    assert list((tmp_path / "results" / "evaluate").iterdir()) == []
+
+
+def test_out_takes_one_set(tmp_path: Path) -> None:
+    from dcbench.errors import DcbenchError
+    from dcbench.evaluation.job import evaluate_sets
+
+    sets = [made_by("random", tmp_path / str(i)) for i in range(2)]
+    with pytest.raises(DcbenchError, match="--out names one run directory but 2 sets"):
+        evaluate_sets(sets, EvaluateConfig(models=[MODEL]), "cpu", None, False, False,
+                      tmp_path / "out")
+    assert not (tmp_path / "out").exists()

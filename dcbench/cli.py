@@ -71,13 +71,18 @@ def cli() -> None:
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help="Override a setting of the run; a method's settings as METHOD.KEY, e.g. "
                    "--set dc.iterations=50 --set dc.init=noise (see the method's Config).")
+@click.option("--budget-minutes", type=float, default=None,
+              help="Condense for this many minutes and keep the set as it is then (dc, dsa, "
+                   "dm): the clock, not the preset's iteration count, ends the run (the count "
+                   "is raised to the paper's unless --set). The set records the iterations it "
+                   "got; --set METHOD.iterations=N remakes it without a clock.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Run directory (default results/condense/<dataset>-<method>-ipc..-seed..).")
 @data_options
 @runtime_options
 @user_errors
-def condense(dataset, method, ipc, preset, seed, settings, out, data_root, download, device,
-             threads, quiet):
+def condense(dataset, method, ipc, preset, seed, settings, budget_minutes, out, data_root,
+             download, device, threads, quiet):
     """Build a synthetic set and save it (set.pt + set.png + config.json + manifest.json).
 
     Re-running the same command resumes from the last checkpoint; a finished set is reused.
@@ -95,8 +100,8 @@ def condense(dataset, method, ipc, preset, seed, settings, out, data_root, downl
         default_method=method.lower(), method_fields=method_fields(method),
         warn=lambda msg: click.echo(msg, err=True))
     config = cfg.load(CondenseConfig, cfg.merge(
-        {"dataset": dataset, "method": method, "ipc": ipc, "preset": preset, "seed": seed},
-        overrides))
+        {"dataset": dataset, "method": method, "ipc": ipc, "preset": preset, "seed": seed,
+         "budget_minutes": budget_minutes}, overrides))
     set_threads(threads)
     dev = resolve_device(device)
     ds = load_dataset(config.dataset, root=data_root, download=download)

@@ -56,6 +56,9 @@ def assert_one_line_error(result, results: Path) -> str:
 CONDENSE_ERRORS = {
     "unknown dataset": (["--dataset", "nosuchdata"], "unknown dataset 'nosuchdata'"),
     "unknown method": (["--method", "nosuchmethod"], "unknown condensation method"),
+    "budget of a coreset": (["--method", "random", "--budget-minutes", "5"],
+                            "random does not iterate"),
+    "zero budget": (["--budget-minutes", "0"], "budget_minutes: must be positive"),
     "unknown model": (["--set", "dc.model=nosuchnet", "--set", "dc.compile=false"],
                       "unknown model"),
     "bad model option": (["--set", "dc.model=convnet:depth=0"], "depth"),

@@ -37,6 +37,9 @@ class CondenseRequest:
     #: (``snapshot_dir/set-<m>min.pt``), for accuracy-vs-time curves; iterative methods only.
     snapshot_minutes: list[float] = dataclasses.field(default_factory=list)
     snapshot_dir: Path | None = None
+    #: Stop at the first iteration end after these many minutes of condensation (summed
+    #: across resumes) and return the set as it is then; iterative methods only.
+    budget_minutes: float | None = None
 
     def class_list(self) -> list[int]:
         return list(range(self.dataset.num_classes)) if self.classes is None else self.classes

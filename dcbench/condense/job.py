@@ -33,8 +33,9 @@ LEGACY_FILES = (SET_FILE, "set.png", "manifest.json", CHECKPOINT_FILE)
 
 
 def run_name(dataset: str, method: str, ipc: int, preset: str, seed: int,
-             overrides: dict[str, Any]) -> str:
-    name = f"{slug(dataset)}-{method}-ipc{ipc}-{preset}-seed{seed}"
+             overrides: dict[str, Any], budget_minutes: float | None = None) -> str:
+    budget = "" if budget_minutes is None else f"-budget{budget_minutes:g}min"
+    name = f"{slug(dataset)}-{method}-ipc{ipc}-{preset}{budget}-seed{seed}"
     if overrides:
         digest = hashlib.sha1(json.dumps(overrides, sort_keys=True).encode()).hexdigest()[:8]
         name += f"-{digest}"
@@ -43,7 +44,8 @@ def run_name(dataset: str, method: str, ipc: int, preset: str, seed: int,
 
 def default_out(config: CondenseConfig, dataset_name: str) -> Path:
     return results_root() / "condense" / run_name(
-        dataset_name, config.method, config.ipc, config.preset, config.seed, config.overrides)
+        dataset_name, config.method, config.ipc, config.preset, config.seed, config.overrides,
+        config.budget_minutes)
 
 
 def condense_job(config: CondenseConfig, request: CondenseRequest,
@@ -76,6 +78,7 @@ def condense_job(config: CondenseConfig, request: CondenseRequest,
     request.checkpoint = run.file(CHECKPOINT_FILE)
     request.snapshot_minutes = list(config.snapshot_minutes)
     request.snapshot_dir = run.file(SNAPSHOT_DIR)
+    request.budget_minutes = config.budget_minutes
     t0 = time.perf_counter()
     try:
         sset = cls().run(request, method_config)
@@ -113,6 +116,8 @@ def _estimate(config: CondenseConfig, method_config: Any,
     if not model or not n:
         return None
     seconds = n * seconds_per_pass(model, ds, request.device)
+    if config.budget_minutes is not None:
+        seconds = min(seconds, config.budget_minutes * 60)
     knob = "iterations" if hasattr(method_config, "iterations") else "epochs"
     if request.progress and seconds > 60:
         quicker = "--preset quick or " if config.preset != "quick" else ""
@@ -142,6 +147,7 @@ def _check_same(sset: SyntheticSet, config: CondenseConfig, request: CondenseReq
         and meta.get("ipc") == config.ipc and meta.get("seed") == config.seed
         and meta.get("classes", request.class_list()) == request.class_list()
         and got == json.loads(json.dumps(neutral_free(method_config)))
+        and meta.get("budget_minutes") == config.budget_minutes
     )
     if not same:
         raise DcbenchError(

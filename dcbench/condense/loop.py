@@ -8,6 +8,7 @@ checkpoints, so the three methods behave the same when interrupted or diverging.
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 from typing import Any, Protocol
@@ -102,7 +103,9 @@ class Snapshots:
 def run_iterations(method: str, request: CondenseRequest, config: Any, engine: Engine,
                    extra_meta: dict[str, Any] | None = None,
                    max_std_ratio: float | None = MAX_STD_RATIO) -> SyntheticSet:
-    """Run ``config.iterations`` iterations of ``engine`` (resuming a checkpoint) into a set;
+    """Run ``config.iterations`` iterations of ``engine`` (resuming a checkpoint) into a set,
+    or fewer when ``request.budget_minutes`` of condensation pass first (the set then records
+    the iterations it got: ``iterations=<that>`` remakes it without a clock);
     ``max_std_ratio`` bounds the images' std (see :mod:`~dcbench.condense.divergence`)."""
     start, history, wall_before, seconds = 0, [], 0.0, []
     ckpt: Path | None = request.checkpoint
@@ -115,7 +118,10 @@ def run_iterations(method: str, request: CondenseRequest, config: Any, engine: E
                        enabled=request.progress)
     guard = DivergenceGuard(method, config.lr_img, engine.real_std(), max_std_ratio)
     snapshots = Snapshots(request, method, config, wall_before)
-    for it in range(start, config.iterations):
+    budget_s = math.inf if request.budget_minutes is None else request.budget_minutes * 60
+    done = start
+    # a run resumed after its budget had passed makes no further iteration
+    for it in range(start, config.iterations if wall_before < budget_s else start):
         t_it = time.perf_counter()
         loss = engine.iteration(it)
         seconds.append(round(time.perf_counter() - t_it, 4))
@@ -124,7 +130,10 @@ def run_iterations(method: str, request: CondenseRequest, config: Any, engine: E
         bar.update(1)
         bar.set_postfix(loss=f"{loss:.4f}")
         done = it + 1
-        snapshots.due(engine, done, wall_before + time.perf_counter() - t0, history, seconds)
+        now = wall_before + time.perf_counter() - t0
+        snapshots.due(engine, done, now, history, seconds)
+        if now >= budget_s:  # the first iteration end after the budget, like a snapshot
+            break
         if ckpt is not None and done % config.checkpoint_every == 0 and done < config.iterations:
             wall = wall_before + time.perf_counter() - t0
             save_checkpoint(ckpt, engine_state(engine, done, history, wall, seconds), expect)
@@ -134,8 +143,11 @@ def run_iterations(method: str, request: CondenseRequest, config: Any, engine: E
     meta.update(extra_meta or {})
     # iteration_s[i]: seconds of iteration i (the first includes any compilation); a run
     # resumed from an older release's checkpoint lists only the iterations run since
-    meta.update(iterations_done=config.iterations, wall_time_s=round(wall, 3),
+    meta.update(iterations_done=done, wall_time_s=round(wall, 3),
                 loss_history=history, iteration_s=seconds)
+    if request.budget_minutes is not None:
+        meta.update(budget_minutes=request.budget_minutes,
+                    stopped_by_budget=done < config.iterations)
     if guard.notes:
         meta["warnings"] = guard.notes
     return SyntheticSet(engine.images.detach().cpu(), engine.labels.cpu(), meta)

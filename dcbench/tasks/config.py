@@ -38,6 +38,9 @@ class CondenseTaskConfig:
     #: Also save every set after these minutes of condensation and evaluate each snapshot
     #: (accuracy-vs-time curves; iterative methods only).
     snapshot_minutes: list[float] = field(default_factory=list)
+    #: Condense each unit of an iterative method (dc, dsa, dm) for this many minutes (see
+    #: ``dcbench condense --budget-minutes``); coresets run as they are.
+    budget_minutes: float | None = None
     evaluation: EvaluateConfig | None = None
 
     def validate(self) -> None:
@@ -74,11 +77,14 @@ class CondenseTaskConfig:
     def condense_config(self, dataset: str, method: str, ipc: int, seed: int) -> Any:
         """The :class:`~dcbench.condense.config.CondenseConfig` of one unit."""
         from dcbench.condense import CondenseConfig
+        from dcbench.condense.config import method_fields
 
         settings = self.method_settings.get(method)
+        iterates = "iterations" in method_fields(method)
         return cfg.load(CondenseConfig, {
             "dataset": dataset, "method": method, "ipc": ipc, "seed": seed,
             "preset": self.condense_preset, "snapshot_minutes": list(self.snapshot_minutes),
+            "budget_minutes": self.budget_minutes if iterates else None,
             "method_settings": {method: settings} if settings else {}})
 
 

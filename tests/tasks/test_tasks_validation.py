@@ -123,6 +123,13 @@ def test_narrowing_the_methods_keeps_the_others_settings_unused(tmp_path: Path) 
         task.config("quick", {"snapshot_minutes": [0]})
 
 
+def test_a_budget_reaches_the_iterative_methods_only(tmp_path: Path) -> None:
+    task = load_task_file(write(tmp_path, with_(methods=["herding", "dc"])))
+    cfg = task.config("quick", {"budget_minutes": 5})
+    assert cfg.condense_config("toy", "dc", 1, 0).budget_minutes == 5.0
+    assert cfg.condense_config("toy", "herding", 1, 0).budget_minutes is None
+
+
 def test_run_command_reports_errors_on_one_line(tmp_path: Path) -> None:
     path = write(tmp_path, GOOD)
     runner = CliRunner()

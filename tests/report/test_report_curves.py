@@ -92,6 +92,7 @@ def test_report_writes_the_curve_figure_csv_and_time_to_accuracy(
     assert len(csv) == 3 and set(csv["method"]) == {"dm"}
     text = (out / "time-to-accuracy.md").read_text()
     assert f"| {TOY} | 1 | DM (quick, batch_real=4" in text, text
+    assert text.count("- Each cell:") == 1  # the table's notes, once
     assert build.curves is curves
 
 

@@ -280,13 +280,17 @@ def _condense_manifest(set_path: Path | None) -> dict[str, Any]:
         return {}
 
 
-def overrides_text(overrides: dict[str, Any] | None) -> str:
+def overrides_text(overrides: dict[str, Any] | None,
+                   budget_minutes: float | None = None) -> str:
     """A set's overrides of its preset as ``key=value,...`` (sorted; empty for none), without
-    the settings that do not change a set."""
+    the settings that do not change a set; a time budget (``--budget-minutes``) counts as one,
+    so a budget's set never pools into its preset's rows."""
     from dcbench.condense.config import NEUTRAL_SETTINGS
 
-    return ",".join(f"{k}={v}" for k, v in sorted((overrides or {}).items())
-                    if k not in NEUTRAL_SETTINGS)
+    items = [(k, v) for k, v in (overrides or {}).items() if k not in NEUTRAL_SETTINGS]
+    if budget_minutes is not None:
+        items.append(("budget_minutes", f"{budget_minutes:g}"))
+    return ",".join(f"{k}={v}" for k, v in sorted(items))
 
 
 def load_evaluations(source: Source = None, dedupe: bool = True) -> pd.DataFrame:
@@ -318,7 +322,8 @@ def load_evaluations(source: Source = None, dedupe: bool = True) -> pd.DataFrame
             "set_run": condense_run_dir(set_path).name if set_path else None,
             "condense_time_s": info.get("wall_time_s"),
             "snapshot_minutes": info.get("snapshot_minutes"),
-            "overrides": overrides_text((cmanifest.get("config") or {}).get("overrides")),
+            "overrides": overrides_text((cmanifest.get("config") or {}).get("overrides"),
+                                        (cmanifest.get("config") or {}).get("budget_minutes")),
             "eval_seed": (m.get("seeds") or [None])[0],
             "command": m.get("command"),
             "condense_command": cmanifest.get("command"),

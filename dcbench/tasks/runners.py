@@ -142,8 +142,10 @@ def run_condense(config: CondenseTaskConfig, options: RunOptions) -> list[Path]:
                          f"{resolved.epochs_text()}, augment {resolved.augment}")
             snaps = (f"; snapshots at {', '.join(f'{m:g}' for m in config.snapshot_minutes)} "
                      f"min{' (each evaluated)' if ev else ''}" if config.snapshot_minutes else "")
+            budget = (f", {unit.budget_minutes:g} min budget"
+                      if unit.budget_minutes is not None else "")
             options.echo(f"[{i}/{len(units)}] condense {ds} {method} ipc {ipc} seed {seed} "
-                         f"({config.condense_preset}): {state}{evals}{snaps}")
+                         f"({config.condense_preset}{budget}): {state}{evals}{snaps}")
         return []
     device = _runtime(options)
     paths = []

@@ -139,3 +139,12 @@ def test_sets_with_changed_settings_stay_out_of_the_preset_rows(fixture_results)
     assert both[key]["n"].tolist() == alone[(alone["method"] == "dc") & (alone["ipc"] == 1)][
         "n"].tolist()
     assert both[key]["mean"].iloc[0] > 0
+
+
+def test_a_time_budget_counts_as_a_changed_setting() -> None:
+    from dcbench.report.runs import overrides_text
+
+    assert overrides_text({"precision": "bf16", "compile": True}) == "precision=bf16"
+    assert overrides_text({}, 60.0) == "budget_minutes=60"
+    assert overrides_text({"precision": "bf16"}, 7.5) == "budget_minutes=7.5,precision=bf16"
+    assert overrides_text(None) == ""

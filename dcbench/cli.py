@@ -136,11 +136,15 @@ def condense(dataset, method, ipc, preset, seed, settings, budget_minutes, out, 
               help="Run directory (one set only; default: a new results/evaluate/<time>-<set>). "
                    "Each trained model is saved there at once, so re-running the same command "
                    "with the same --out continues an interrupted evaluation.")
+@click.option("--jobs", type=int, default=1, show_default=True,
+              help="Train the models in this many processes at once (each with --threads "
+                   "threads, default: the cores shared out). Same seeds, same models; on 2 "
+                   "cores see benchmarks/results/eval_parallel.json for when it pays.")
 @data_options
 @runtime_options
 @user_errors
 def evaluate(set_paths, models, num_models, epochs, lr, batch_size, augment, seed, settings,
-             out, data_root, download, device, threads, quiet):
+             out, jobs, data_root, download, device, threads, quiet):
     """Train fresh models on saved set(s) and report final-epoch test accuracy (mean ± std).
 
     SET is a set.pt file or a quoted glob ('results/condense/*-dc-ipc10-*/set.pt'). Every set
@@ -160,7 +164,7 @@ def evaluate(set_paths, models, num_models, epochs, lr, batch_size, augment, see
     set_threads(threads)
     paths = [q for p in set_paths for q in (expand_sets([p]) if glob.has_magic(p) else [Path(p)])]
     runs = evaluate_sets(paths, config, resolve_device(device),
-                         data_root, download, not quiet, out)
+                         data_root, download, not quiet, out, jobs, threads)
     for out, metrics in runs:
         if len(runs) > 1:
             click.echo(metrics["set"]["path"])

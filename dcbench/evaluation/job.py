@@ -87,27 +87,31 @@ def pooled(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def evaluate_sets(set_paths: list[Path], config: EvaluateConfig, device, root: str | None,
-                  download: bool, progress: bool, out: Path | None = None
+                  download: bool, progress: bool, out: Path | None = None,
+                  jobs: int = 1, threads: int | None = None
                   ) -> list[tuple[Path, dict[str, Any]]]:
     """Every set checked first, then each evaluated into its own run directory (``out``, for
-    one set only: where an interrupted evaluation of it continues)."""
+    one set only: where an interrupted evaluation of it continues); ``jobs`` processes with
+    ``threads`` each train the models (how, not what: not part of the run's identity)."""
     if not set_paths:
         raise DcbenchError("no set files given")
+    if jobs < 1:
+        raise DcbenchError(f"--jobs must be at least 1 (got {jobs})")
     if out is not None and len(set_paths) > 1:
         raise DcbenchError(f"--out names one run directory but {len(set_paths)} sets were "
                            "given; evaluate them one at a time")
     loaded: dict[str, ClassDataset] = {}
     checked = [check_set(p, config, root, download, loaded) for p in set_paths]
-    return [_evaluate_checked(p, sset, ds, config, device, progress, out)
+    return [_evaluate_checked(p, sset, ds, config, device, progress, out, jobs, threads)
             for p, (sset, ds) in zip(set_paths, checked, strict=True)]
 
 
 def evaluate_job(set_path: Path, config: EvaluateConfig, device, root: str | None,
-                 download: bool, progress: bool, out: Path | None = None
-                 ) -> tuple[Path, dict[str, Any]]:
+                 download: bool, progress: bool, out: Path | None = None, jobs: int = 1,
+                 threads: int | None = None) -> tuple[Path, dict[str, Any]]:
     """Evaluate the set at ``set_path`` with ``config``; returns (run directory, metrics)."""
     sset, ds = check_set(set_path, config, root, download)
-    return _evaluate_checked(set_path, sset, ds, config, device, progress, out)
+    return _evaluate_checked(set_path, sset, ds, config, device, progress, out, jobs, threads)
 
 
 def _open_run(out: Path | None, name: str, identity: dict[str, Any]) -> RunDir:
@@ -126,7 +130,7 @@ def _read_progress(run: RunDir) -> dict[str, Any]:
         return {"models": {}, "wall_time_s": 0.0}
     try:
         saved = json.loads(path.read_text())
-        return {"models": {spec: [{"accuracy": float(m["accuracy"]),
+        return {"models": {spec: [{"index": int(m["index"]), "accuracy": float(m["accuracy"]),
                                    "train_s": float(m["train_s"])} for m in models]
                            for spec, models in saved["models"].items()},
                 "wall_time_s": float(saved.get("wall_time_s", 0.0))}
@@ -151,7 +155,8 @@ def _after_failure(run: RunDir, progress: dict[str, Any], set_path: Path) -> Non
 
 
 def _evaluate_checked(set_path: Path, sset: SyntheticSet, ds: ClassDataset,
-                      config: EvaluateConfig, device, progress: bool, out: Path | None = None
+                      config: EvaluateConfig, device, progress: bool, out: Path | None = None,
+                      jobs: int = 1, threads: int | None = None
                       ) -> tuple[Path, dict[str, Any]]:
     seed = config.seed_for(sset.meta)
     name = f"{sset.meta['dataset']}-{sset.meta['method']}-ipc{sset.meta['ipc']}"
@@ -160,7 +165,7 @@ def _evaluate_checked(set_path: Path, sset: SyntheticSet, ds: ClassDataset,
         config.protocol, ds.name, config.models, method, strategy).items()}
     record = {"set": str(set_path), "models": list(config.models), "compile": config.compile,
               "protocol": protocols[config.models[0]], "device": str(device),
-              "protocols": protocols}
+              "protocols": protocols, "jobs": jobs}
     # compile is how, not what: a run may continue with or without it
     identity = {**{k: v for k, v in dataclasses.asdict(config).items() if k != "compile"},
                 "seed": seed, "set": str(set_path)}
@@ -184,7 +189,7 @@ def _evaluate_checked(set_path: Path, sset: SyntheticSet, ds: ClassDataset,
                               seed, device, progress, method=method, strategy=strategy,
                               compile=config.compile,
                               done={k: list(v) for k, v in state["models"].items()},
-                              on_model=saved)
+                              on_model=saved, jobs=jobs, threads=threads)
     except BaseException:
         _after_failure(run, state, set_path)
         raise

@@ -18,6 +18,7 @@ Every result file records the protocol resolved for each model.
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from dcbench.compiled import maybe_compile
 from dcbench.data import ClassDataset
 from dcbench.errors import DcbenchError
 from dcbench.models import MODELS, ConvNet, model_from_spec, model_options, parse_model_spec
+from dcbench.parallel import run_in_processes
 from dcbench.precision import autocast, check_precision
 from dcbench.progress import progress_bar
 from dcbench.results.stats import mean_std  # re-exported: callers import it from here
@@ -269,6 +271,50 @@ def resolve_protocols(protocol: EvalProtocol, dataset: str, models: Sequence[str
     return {spec: protocol.resolved(dataset, method, spec, strategy) for spec in models}
 
 
+@dataclass
+class EvalWork:
+    """What every model of one evaluation needs: the set, the test split and how to test.
+    Picklable, so worker processes (``jobs``) get it once, without the training split."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    channels: int
+    num_classes: int
+    image_size: tuple[int, int]
+    seed: int
+    device: str
+    test_batch: int
+
+
+def train_and_test(work: EvalWork, spec: str, spec_index: int, index: int,
+                   protocol: EvalProtocol, compiled: bool) -> dict[str, float]:
+    """Model ``index`` of spec number ``spec_index``: seeded from ``(seed, spec_index, index)``
+    alone, trained on the set, tested. Returns ``{"index", "accuracy", "train_s"}``."""
+    device = torch.device(work.device)
+    torch.manual_seed(derive_seed(work.seed, spec_index, index, 7))
+    model = model_from_spec(spec, work.channels, work.num_classes, work.image_size)
+    t0 = time.perf_counter()
+    train_model(model, work.images, work.labels, protocol,
+                generator(work.seed, spec_index, index, 8), device, compile=compiled)
+    train_s = round(time.perf_counter() - t0, 3)
+    acc = accuracy(model, work.x_test, work.y_test, work.test_batch, device)
+    return {"index": index, "accuracy": acc, "train_s": train_s}
+
+
+_WORKER: dict[str, EvalWork] = {}
+
+
+def _start_worker(work: EvalWork, threads: int) -> None:
+    torch.set_num_threads(threads)
+    _WORKER["work"] = work
+
+
+def _train_in_worker(*unit: Any) -> dict[str, float]:
+    return train_and_test(_WORKER["work"], *unit)
+
+
 def evaluate_set(
     images: torch.Tensor,
     labels: torch.Tensor,
@@ -283,6 +329,8 @@ def evaluate_set(
     compile: str | bool = False,
     done: dict[str, list[dict[str, float]]] | None = None,
     on_model: ModelHook | None = None,
+    jobs: int = 1,
+    threads: int | None = None,
 ) -> dict[str, Any]:
     """Train ``protocol.num_models`` fresh models of each spec on the set (made by ``method``,
     with DSA ``strategy`` for dsa/dm sets);
@@ -292,42 +340,53 @@ def evaluate_set(
     training seconds, for speed reports; ``compiled``: whether training ran through
     ``torch.compile``, decided per spec by :func:`should_compile`).
 
-    Resuming: ``done[spec]`` holds the ``{"accuracy", "train_s"}`` of models already trained
-    (by an interrupted run); they are not trained again. Every model's seeds derive from
-    ``(seed, spec index, model index)`` alone, so a resumed evaluation gives the accuracies an
-    uninterrupted one would. ``on_model(spec, record)`` is called after each newly trained
-    model (the job saves its progress there)."""
+    ``jobs`` > 1 trains the models in that many spawned processes with ``threads`` torch
+    threads each (default: the cores shared out); the seeds are the same, so are the models.
+    Resuming: ``done[spec]`` holds the ``{"index", "accuracy", "train_s"}`` of models already
+    trained (by an interrupted run); they are not trained again. Every model's seeds derive
+    from ``(seed, spec index, model index)`` alone, so a resumed evaluation gives the
+    accuracies an uninterrupted one would. ``on_model(spec, record)`` is called after each
+    newly trained model (the job saves its progress there)."""
     device = torch.device(device)
     protocol.validate()
+    if jobs < 1:
+        raise DcbenchError(f"jobs must be at least 1 (got {jobs})")
     resolved = resolve_protocols(protocol, dataset.name, models, method, strategy)
-    done = done or {}
-    results: dict[str, Any] = {}
+    compiled = {spec: should_compile(compile, resolved[spec], len(images)) for spec in models}
+    finished = {spec: {int(r["index"]): r for r in (done or {}).get(spec, [])}
+                for spec in models}
+    todo = [(spec, m_i, r, resolved[spec], compiled[spec]) for m_i, spec in enumerate(models)
+            for r in range(protocol.num_models) if r not in finished[spec]]
+    work = EvalWork(images, labels, dataset.x_test, dataset.y_test, dataset.channels,
+                    dataset.num_classes, tuple(dataset.image_size), seed, str(device),
+                    protocol.test_batch)
     total = len(models) * protocol.num_models
-    bar = progress_bar(total=total, desc="evaluate", enabled=progress)
-    for m_i, spec in enumerate(models):
-        accs, seconds = [], []
-        compiled = should_compile(compile, resolved[spec], len(images))
-        for r in range(protocol.num_models):
-            if r < len(done.get(spec, [])):  # trained by the run this one resumes
-                accs.append(float(done[spec][r]["accuracy"]))
-                seconds.append(float(done[spec][r]["train_s"]))
-                bar.update(1)
-                continue
-            torch.manual_seed(derive_seed(seed, m_i, r, 7))
-            model = model_from_spec(spec, dataset.channels, dataset.num_classes, dataset.image_size)
-            t0 = time.perf_counter()
-            train_model(model, images, labels, resolved[spec], generator(seed, m_i, r, 8), device,
-                        compile=compiled)
-            seconds.append(round(time.perf_counter() - t0, 3))
-            acc = accuracy(model, dataset.x_test, dataset.y_test, protocol.test_batch, device)
-            accs.append(acc)
-            if on_model is not None:
-                on_model(spec, {"accuracy": acc, "train_s": seconds[-1]})
-            bar.update(1)
-            bar.set_postfix(model=spec, acc=f"{accs[-1]:.2f}")
+    bar = progress_bar(total=total, initial=total - len(todo), desc="evaluate",
+                       enabled=progress)
+
+    def record(spec: str, model: dict[str, float]) -> None:
+        finished[spec][int(model["index"])] = model
+        if on_model is not None:
+            on_model(spec, model)
+        bar.update(1)
+        bar.set_postfix(model=spec, acc=f"{model['accuracy']:.2f}")
+
+    if jobs > 1 and len(todo) > 1:
+        per_job = threads or max(1, (os.cpu_count() or 1) // min(jobs, len(todo)))
+        run_in_processes(_train_in_worker, todo, jobs,
+                         lambda i, model: record(todo[i][0], model), threads=per_job,
+                         initializer=_start_worker, initargs=(work, per_job))
+    else:
+        for unit in todo:
+            record(unit[0], train_and_test(work, *unit))
+    bar.close()
+    results: dict[str, Any] = {}
+    for spec in models:
+        ordered = [finished[spec][r] for r in range(protocol.num_models)]
+        accs = [float(m["accuracy"]) for m in ordered]
         mean, std = mean_std(accs)
         results[spec] = {"accuracies": accs, "mean": mean, "std": std,
-                         "protocol": dataclasses.asdict(resolved[spec]), "train_s": seconds,
-                         "compiled": compiled}
-    bar.close()
+                         "protocol": dataclasses.asdict(resolved[spec]),
+                         "train_s": [float(m["train_s"]) for m in ordered],
+                         "compiled": compiled[spec]}
     return {"protocol": results[models[0]]["protocol"], "models": results}

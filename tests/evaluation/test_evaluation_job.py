@@ -135,3 +135,26 @@ def test_out_takes_one_set(tmp_path: Path) -> None:
         evaluate_sets(sets, EvaluateConfig(models=[MODEL]), "cpu", None, False, False,
                       tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_parallel_jobs_train_the_same_models(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two worker processes with one thread each give the accuracies of one process with one
+    thread: the seeds derive from the model's index, not from the order of training."""
+    monkeypatch.setenv("DCBENCH_RESULTS", str(tmp_path / "results"))
+    set_path = made_by("random", tmp_path)
+    config = EvaluateConfig(models=[MODEL], protocol=EvalProtocol(epochs=3, num_models=3))
+    _, alone = evaluate_job(set_path, config, "cpu", None, False, False)
+    run, parallel = evaluate_job(set_path, config, "cpu", None, False, False, jobs=2, threads=1)
+    assert parallel["models"][MODEL]["accuracies"] == alone["models"][MODEL]["accuracies"]
+    assert json.loads((run / "config.json").read_text())["config"]["jobs"] == 2
+
+
+def test_jobs_are_checked_first(tmp_path: Path) -> None:
+    from dcbench.errors import DcbenchError
+    from dcbench.evaluation.job import evaluate_sets
+
+    with pytest.raises(DcbenchError, match="--jobs must be at least 1"):
+        evaluate_sets([made_by("random", tmp_path)], EvaluateConfig(models=[MODEL]), "cpu",
+                      None, False, False, tmp_path / "out", jobs=0)
+    assert not (tmp_path / "out").exists()

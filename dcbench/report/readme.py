@@ -8,6 +8,7 @@ report tables and the benchmark JSON under ``benchmarks/results/``.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -104,7 +105,23 @@ def _speed_rows(benchmarks: Path) -> list[list[str]]:
         if hours:
             rows.append(["A paper-preset set here (measured s/iteration × iterations)",
                          "; ".join(hours), link])
+    rows += _parallel_rows(benchmarks / "eval_parallel.json")
     return rows
+
+
+def _parallel_rows(path: Path) -> list[list[str]]:
+    """``dcbench evaluate --jobs 2 --threads 1`` against ``--threads 2``, per set measured
+    (``benchmarks/eval_parallel.py``)."""
+    if not path.is_file():
+        return []
+    cells = []
+    for r in json.loads(path.read_text()).get("results", []):
+        ipc = re.search(r"ipc(\d+)", r["set"])
+        what = f"{r['models']} models, ipc {ipc.group(1)}" if ipc else f"{r['models']} models"
+        cells.append(f"{what}: {r['threads']['wall_s']:.0f} → {r['processes']['wall_s']:.0f} s "
+                     f"({r['speedup']:.2f}×)")
+    return [["Evaluation: `--jobs 2 --threads 1` vs `--threads 2` (wall time of the command)",
+             "; ".join(cells), f"[benchmarks/results/{path.name}](benchmarks/results/{path.name})"]]
 
 
 def _time_rows(table: Table) -> list[list[str]]:

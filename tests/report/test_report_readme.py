@@ -55,3 +55,15 @@ def test_shipped_command_speed_and_paper_preset_hours_come_from_cli_speed(
     assert "evaluation training 30 vs 90 s (3.00×)" in block
     assert "DC ipc 1: 0.5 h (authors' loop 2.5 h)" in block  # 1000 iterations
     assert "DM ipc 10: 2.0 h (20000 × 0.36 s)" in block
+
+
+def test_the_parallel_evaluation_row_comes_from_its_benchmark(tmp_path: Path) -> None:
+    bench = tmp_path / "bench"
+    bench.mkdir()
+    assert "--jobs 2" not in measured_block([], bench)
+    (bench / "eval_parallel.json").write_text(json.dumps({"results": [
+        {"set": "results/condense/fashion-mnist-dc-ipc10-quick-seed0/set.pt", "models": 4,
+         "threads": {"wall_s": 300.4}, "processes": {"wall_s": 200.2}, "speedup": 1.5}]}))
+    block = measured_block([], bench)
+    assert "`--jobs 2 --threads 1` vs `--threads 2`" in block
+    assert "4 models, ipc 10: 300 → 200 s (1.50×)" in block

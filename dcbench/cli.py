@@ -134,8 +134,9 @@ def condense(dataset, method, ipc, preset, seed, settings, budget_minutes, out, 
                    "a model trains long enough to repay it; a speed setting, not the protocol).")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Run directory (one set only; default: a new results/evaluate/<time>-<set>). "
-                   "Each trained model is saved there at once, so re-running the same command "
-                   "with the same --out continues an interrupted evaluation.")
+                   "Each trained model is saved there at once: re-running the same command "
+                   "continues an interrupted evaluation (the newest with the same set, models, "
+                   "protocol and seed, or the given --out).")
 @click.option("--jobs", type=int, default=1, show_default=True,
               help="Train the models in this many processes at once (each with --threads "
                    "threads, default: the cores shared out). Same seeds, same models; on 2 "

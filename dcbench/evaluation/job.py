@@ -114,6 +114,30 @@ def evaluate_job(set_path: Path, config: EvaluateConfig, device, root: str | Non
     return _evaluate_checked(set_path, sset, ds, config, device, progress, out, jobs, threads)
 
 
+def evaluation_identity(config: EvaluateConfig, seed: int, set_path: Path) -> dict[str, Any]:
+    """What an evaluation run directory holds, for resuming it: the config (compile aside:
+    it is how, not what, so a run may continue with or without it), the seed, the set."""
+    return {**{k: v for k, v in dataclasses.asdict(config).items() if k != "compile"},
+            "seed": seed, "set": str(set_path)}
+
+
+def unfinished_run(set_path: Path, config: EvaluateConfig, seed: int) -> Path | None:
+    """The newest interrupted evaluation of this set with this config and seed under the
+    results root (trained models in ``progress.json``, no manifest yet), to continue."""
+    mine = json.loads(json.dumps(evaluation_identity(config, seed, set_path)))
+    for progress in sorted((results_root() / "evaluate").glob(f"*/{PROGRESS}"), reverse=True):
+        run = progress.parent
+        if (run / "manifest.json").exists():
+            continue
+        try:
+            saved = json.loads((run / CONFIG_FILE).read_text()).get("identity")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if saved == mine:
+            return run
+    return None
+
+
 def _open_run(out: Path | None, name: str, identity: dict[str, Any]) -> RunDir:
     """``out`` (created, or resumed when it holds this evaluation), else a fresh directory."""
     if out is None:
@@ -150,8 +174,8 @@ def _after_failure(run: RunDir, progress: dict[str, Any], set_path: Path) -> Non
             pass
         return
     if done:
-        print(f"{done} trained model(s) are saved in {run.path}; `dcbench evaluate {set_path} "
-              f"--out {run.path}` (same options) continues", file=sys.stderr)
+        print(f"{done} trained model(s) are saved in {run.path}; the same command continues "
+              "from there", file=sys.stderr)
 
 
 def _evaluate_checked(set_path: Path, sset: SyntheticSet, ds: ClassDataset,
@@ -166,9 +190,11 @@ def _evaluate_checked(set_path: Path, sset: SyntheticSet, ds: ClassDataset,
     record = {"set": str(set_path), "models": list(config.models), "compile": config.compile,
               "protocol": protocols[config.models[0]], "device": str(device),
               "protocols": protocols, "jobs": jobs}
-    # compile is how, not what: a run may continue with or without it
-    identity = {**{k: v for k, v in dataclasses.asdict(config).items() if k != "compile"},
-                "seed": seed, "set": str(set_path)}
+    identity = evaluation_identity(config, seed, set_path)
+    if out is None:  # the same command after an interruption continues where it stopped
+        out = unfinished_run(set_path, config, seed)
+        if out is not None and progress:
+            print(f"continuing the interrupted evaluation in {out}", file=sys.stderr)
     run = _open_run(out, name, identity)
     if run.resumed and run.file(METRICS_FILE).exists():
         if progress:

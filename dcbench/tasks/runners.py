@@ -96,14 +96,18 @@ def find_evaluation(set_path: Path, spec: EvaluateConfig, seed: int,
 
 def _evaluate(set_path: Path, spec: EvaluateConfig, seed: int, options: RunOptions,
               device) -> None:
-    from dcbench.evaluation.job import evaluate_job
+    from dcbench.evaluation.job import evaluate_job, unfinished_run
 
     done = find_evaluation(set_path, spec, seed)
     if done is not None:
         options.echo(f"    evaluated already: {done}")
         return
-    out, metrics = evaluate_job(set_path, dataclasses.replace(spec, seed=seed), device,
-                                options.data_root, options.download, not options.quiet)
+    config = dataclasses.replace(spec, seed=seed)
+    resume = unfinished_run(set_path, config, seed)  # an interrupted session's models
+    if resume is not None:
+        options.echo(f"    continuing: {resume}")
+    out, metrics = evaluate_job(set_path, config, device, options.data_root, options.download,
+                                not options.quiet, resume)
     for model, r in metrics["models"].items():
         options.echo(f"    {model:24s} {r['mean']:6.2f} ± {r['std']:.2f} "
                      f"(n={len(r['accuracies'])})")

@@ -10,7 +10,7 @@ import pytest
 from dcbench.condense import CondenseRequest, condense
 from dcbench.data import load_dataset
 from dcbench.evaluation.config import EvaluateConfig
-from dcbench.evaluation.job import evaluate_job
+from dcbench.evaluation.job import evaluate_job, unfinished_run
 from dcbench.evaluation.protocol import EvalProtocol
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -158,3 +158,23 @@ def test_jobs_are_checked_first(tmp_path: Path) -> None:
         evaluate_sets([made_by("random", tmp_path)], EvaluateConfig(models=[MODEL]), "cpu",
                       None, False, False, tmp_path / "out", jobs=0)
     assert not (tmp_path / "out").exists()
+
+
+def test_the_same_command_continues_without_out(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    results = tmp_path / "results"
+    monkeypatch.setenv("DCBENCH_RESULTS", str(results))
+    set_path = made_by("random", tmp_path)
+    config = EvaluateConfig(models=[MODEL], protocol=EvalProtocol(epochs=2, num_models=2))
+    _interrupt_after(1, monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        evaluate_job(set_path, config, "cpu", None, False, False)
+    (partial,) = (results / "evaluate").iterdir()
+    monkeypatch.undo()
+    monkeypatch.setenv("DCBENCH_RESULTS", str(results))
+    other = EvaluateConfig(models=[MODEL], protocol=EvalProtocol(epochs=2, num_models=3))
+    assert unfinished_run(set_path, other, 0) is None  # another protocol
+    run, metrics = evaluate_job(set_path, config, "cpu", None, False, False)
+    assert run == partial and len(metrics["models"][MODEL]["accuracies"]) == 2
+    assert list((results / "evaluate").iterdir()) == [partial]
+

@@ -62,6 +62,38 @@ def test_condense_task_runs_then_reuses_everything(tmp_path: Path, results: Path
     assert len(list((results / "evaluate").iterdir())) == 3
 
 
+def test_an_interrupted_evaluation_continues_on_the_next_run(
+    tmp_path: Path, results: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A session that ends mid-evaluation keeps its trained models; the next run of the task
+    continues that run directory instead of starting the evaluation over."""
+    from dcbench.evaluation import job
+
+    data = {**TINY, "presets": {"quick": {"seeds": [0]}, "paper": {"seeds": [0]}},
+            "evaluation": {**TINY["evaluation"], "num_models": 3}}
+    path = write(tmp_path, data, "condense-tiny.yaml")
+    real = job.evaluate_set
+
+    def stop_after_one(*args, on_model, **kwargs):
+        def hook(spec, model):
+            on_model(spec, model)
+            raise KeyboardInterrupt
+        return real(*args, on_model=hook, **kwargs)
+
+    monkeypatch.setattr(job, "evaluate_set", stop_after_one)
+    assert run(str(path)).exit_code != 0
+    (partial,) = (results / "evaluate").iterdir()
+    assert (partial / "progress.json").exists() and not (partial / "metrics.json").exists()
+    trained = []
+    monkeypatch.setattr(job, "evaluate_set", lambda *a, **k: trained.append(
+        len(k["done"]["convnet:depth=1:width=4"])) or real(*a, **k))
+    res = run(str(path))
+    assert res.exit_code == 0, res.output
+    assert f"continuing: {partial}" in res.output and trained == [1]
+    assert list((results / "evaluate").iterdir()) == [partial]
+    assert (partial / "metrics.json").exists() and not (partial / "progress.json").exists()
+
+
 def test_an_evaluation_of_an_older_protocol_is_not_reused(tmp_path: Path, results: Path) -> None:
     """A recorded protocol without this one's fields (e.g. ``schedule``, before training made
     Epoch + 1 passes) or resolved otherwise for a model is a different evaluation."""

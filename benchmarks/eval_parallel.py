@@ -30,7 +30,10 @@ from pathlib import Path
 
 from dcbench.results.manifest import environment_info
 
+#: DC ipc 1 (10 images, 301 passes, eager), DM ipc 1 (1001 passes with DSA, compiled in each
+#: process), DC ipc 10 (100 images, 301 passes, compiled).
 SETS = ("results/condense/fashion-mnist-dc-ipc1-quick-seed0/set.pt",
+        "results/condense/fashion-mnist-dm-ipc1-quick-seed0/set.pt",
         "results/condense/fashion-mnist-dc-ipc10-quick-seed0/set.pt")
 
 

@@ -116,8 +116,9 @@ def _parallel_rows(path: Path) -> list[list[str]]:
         return []
     cells = []
     for r in json.loads(path.read_text()).get("results", []):
-        ipc = re.search(r"ipc(\d+)", r["set"])
-        what = f"{r['models']} models, ipc {ipc.group(1)}" if ipc else f"{r['models']} models"
+        found = re.search(r"-(dc|dsa|dm)-ipc(\d+)", r["set"])
+        what = (f"{r['models']} models, {found.group(1).upper()} ipc {found.group(2)}" if found
+                else f"{r['models']} models")
         cells.append(f"{what}: {r['threads']['wall_s']:.0f} → {r['processes']['wall_s']:.0f} s "
                      f"({r['speedup']:.2f}×)")
     return [["Evaluation: `--jobs 2 --threads 1` vs `--threads 2` (wall time of the command)",

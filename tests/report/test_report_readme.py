@@ -66,4 +66,4 @@ def test_the_parallel_evaluation_row_comes_from_its_benchmark(tmp_path: Path) ->
          "threads": {"wall_s": 300.4}, "processes": {"wall_s": 200.2}, "speedup": 1.5}]}))
     block = measured_block([], bench)
     assert "`--jobs 2 --threads 1` vs `--threads 2`" in block
-    assert "4 models, ipc 10: 300 → 200 s (1.50×)" in block
+    assert "4 models, DC ipc 10: 300 → 200 s (1.50×)" in block

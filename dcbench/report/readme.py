@@ -106,7 +106,22 @@ def _speed_rows(benchmarks: Path) -> list[list[str]]:
             rows.append(["A paper-preset set here (measured s/iteration × iterations)",
                          "; ".join(hours), link])
     rows += _parallel_rows(benchmarks / "eval_parallel.json")
+    rows += _make_run_rows(benchmarks / "make_run.json")
     return rows
+
+
+def _make_run_rows(path: Path) -> list[list[str]]:
+    """README's first command timed in a fresh clone (``benchmarks/make_run.py``)."""
+    if not path.is_file():
+        return []
+    d = json.loads(path.read_text())
+    std = f" ± {d['accuracy_std']:.2f}" if d["models"] > 1 else ""
+    return [["`make run` in a fresh clone (setup, then the main job)",
+             f"{(d['setup_s'] + d['run_s']) / 60:.1f} min: setup {d['setup_s'] / 60:.1f} min, "
+             f"condensation {d['condense_s'] / 60:.1f} min, evaluation "
+             f"{d['evaluate_s'] / 60:.1f} min; ConvNet {d['accuracy_mean']:.2f}{std} "
+             f"(n={d['models']}) at commit {d['commit'][:7]}",
+             f"[benchmarks/results/{path.name}](benchmarks/results/{path.name})"]]
 
 
 def _parallel_rows(path: Path) -> list[list[str]]:

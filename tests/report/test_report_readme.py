@@ -67,3 +67,15 @@ def test_the_parallel_evaluation_row_comes_from_its_benchmark(tmp_path: Path) ->
     block = measured_block([], bench)
     assert "`--jobs 2 --threads 1` vs `--threads 2`" in block
     assert "4 models, DC ipc 10: 300 → 200 s (1.50×)" in block
+
+
+def test_the_make_run_row_comes_from_its_benchmark(tmp_path: Path) -> None:
+    bench = tmp_path / "bench"
+    bench.mkdir()
+    assert "`make run`" not in measured_block([], bench)
+    (bench / "make_run.json").write_text(json.dumps({
+        "commit": "abcdef0123", "setup_s": 120.0, "run_s": 480.0, "condense_s": 330.0,
+        "evaluate_s": 102.0, "accuracy_mean": 69.5, "accuracy_std": 0.4, "models": 5}))
+    block = measured_block([], bench)
+    assert ("10.0 min: setup 2.0 min, condensation 5.5 min, evaluation 1.7 min; ConvNet "
+            "69.50 ± 0.40 (n=5) at commit abcdef0") in block

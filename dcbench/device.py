@@ -47,8 +47,18 @@ def set_threads(threads: int | None) -> int:
     return torch.get_num_threads()
 
 
+def _stopped(entry: Path) -> bool:
+    """Whether /proc's ``entry`` is stopped or a zombie (state T, t or Z in its stat line)."""
+    try:
+        return (entry / "stat").read_text().rpartition(")")[2].split()[:1] in (["T"], ["t"],
+                                                                               ["Z"])
+    except OSError:
+        return False
+
+
 def other_dcbench_processes(proc: Path = Path("/proc")) -> int:
-    """How many other ``dcbench`` command processes run on this machine (0 where unknown)."""
+    """How many other ``dcbench`` command processes run on this machine (0 where unknown);
+    a stopped one (Ctrl-Z, SIGSTOP) uses no core, so it does not count."""
     me = {os.getpid(), os.getppid()}
     count = 0
     for entry in proc.glob("[0-9]*"):
@@ -57,6 +67,8 @@ def other_dcbench_processes(proc: Path = Path("/proc")) -> int:
                 continue
             argv = (entry / "cmdline").read_bytes().split(b"\0")
         except (OSError, ValueError):
+            continue
+        if _stopped(entry):
             continue
         words = [Path(a.decode(errors="replace")).name for a in argv[:3]]
         if "dcbench" in words[:2] or (len(words) > 2 and words[1:3] == ["-m", "dcbench"]):

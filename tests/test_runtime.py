@@ -98,6 +98,9 @@ def test_other_dcbench_processes_are_counted(tmp_path, monkeypatch) -> None:
     proc(105, "vim", "dcbench.txt")
     (tmp_path / "self").mkdir()
     assert other_dcbench_processes(tmp_path) == 3
+    (tmp_path / "101" / "stat").write_text("101 (python3) S 1 101 101 0")
+    (tmp_path / "102" / "stat").write_text("102 (dcbench) T 1 102 102 0")  # Ctrl-Z'd
+    assert other_dcbench_processes(tmp_path) == 2
 
 
 def test_threads_are_shared_with_other_dcbench_commands(monkeypatch, capsys) -> None:

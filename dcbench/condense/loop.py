@@ -114,7 +114,11 @@ def run_iterations(method: str, request: CondenseRequest, config: Any, engine: E
         start, history, wall_before, seconds = load_engine_state(
             engine, load_checkpoint(ckpt, expect))
     t0 = time.perf_counter()
-    bar = progress_bar(total=config.iterations, initial=start, desc=f"{method} ipc={request.ipc}",
+    budget = request.budget_minutes
+    # with a budget the clock ends the run: no iteration total (its ETA would mislead)
+    bar = progress_bar(total=config.iterations if budget is None else None, initial=start,
+                       desc=f"{method} ipc={request.ipc}"
+                       + ("" if budget is None else f", {budget:g} min budget"),
                        enabled=request.progress)
     guard = DivergenceGuard(method, config.lr_img, engine.real_std(), max_std_ratio)
     snapshots = Snapshots(request, method, config, wall_before)

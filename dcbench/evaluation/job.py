@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import hashlib
 import io
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -18,10 +20,18 @@ from dcbench.errors import DcbenchError
 from dcbench.evaluation.config import EvaluateConfig
 from dcbench.evaluation.protocol import evaluate_set, resolve_protocols
 from dcbench.results import RunDir
-from dcbench.results.rundir import CONFIG_FILE, check_location, make_dirs, results_root
+from dcbench.results.rundir import (
+    CONFIG_FILE,
+    MANIFEST_FILE,
+    check_location,
+    make_dirs,
+    results_root,
+)
 from dcbench.results.stats import mean_std
 
 METRICS_FILE = "metrics.json"
+#: The pid of the process evaluating in a run directory, while it runs.
+LOCK = "running.pid"
 #: The models an unfinished evaluation has trained, written after each one (see --out).
 PROGRESS = "progress.json"
 
@@ -114,23 +124,48 @@ def evaluate_job(set_path: Path, config: EvaluateConfig, device, root: str | Non
     return _evaluate_checked(set_path, sset, ds, config, device, progress, out, jobs, threads)
 
 
-def evaluation_identity(config: EvaluateConfig, seed: int, set_path: Path) -> dict[str, Any]:
+def evaluation_identity(config: EvaluateConfig, seed: int, set_path: Path,
+                        device: Any) -> dict[str, Any]:
     """What an evaluation run directory holds, for resuming it: the config (compile aside:
-    it is how, not what, so a run may continue with or without it), the seed, the set."""
+    it is how, not what, so a run may continue with or without it), the seed, the device and
+    the set: its absolute path and a digest of its contents (a set made again at the same path,
+    e.g. under another time budget, is another set)."""
+    digest = hashlib.sha1(Path(set_path).read_bytes()).hexdigest()[:16]
     return {**{k: v for k, v in dataclasses.asdict(config).items() if k != "compile"},
-            "seed": seed, "set": str(set_path)}
+            "seed": seed, "set": str(Path(set_path).resolve()), "set_sha1": digest,
+            "device": str(device)}
 
 
-def unfinished_run(set_path: Path, config: EvaluateConfig, seed: int) -> Path | None:
-    """The newest interrupted evaluation of this set with this config and seed under the
-    results root (trained models in ``progress.json``, no manifest yet), to continue."""
-    mine = json.loads(json.dumps(evaluation_identity(config, seed, set_path)))
-    for progress in sorted((results_root() / "evaluate").glob(f"*/{PROGRESS}"), reverse=True):
-        run = progress.parent
-        if (run / "manifest.json").exists():
+def running_pid(run_path: Path) -> int | None:
+    """The live process evaluating in ``run_path`` (its ``running.pid``), else None; a
+    stopped one counts as live (it may be continued)."""
+    try:
+        pid = int((run_path / LOCK).read_text())
+    except (OSError, ValueError):
+        return None
+    if pid == os.getpid():
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid
+    return pid
+
+
+def unfinished_run(set_path: Path, config: EvaluateConfig, seed: int,
+                   device: Any) -> Path | None:
+    """The newest interrupted evaluation of this set with this config, seed and device under
+    the results root (no manifest yet, no live process in it), to continue."""
+    mine = json.loads(json.dumps(evaluation_identity(config, seed, set_path, device)))
+    for config_file in sorted((results_root() / "evaluate").glob(f"*/{CONFIG_FILE}"),
+                              reverse=True):
+        run = config_file.parent
+        if (run / MANIFEST_FILE).exists() or running_pid(run) is not None:
             continue
         try:
-            saved = json.loads((run / CONFIG_FILE).read_text()).get("identity")
+            saved = json.loads(config_file.read_text()).get("identity")
         except (OSError, ValueError, AttributeError):
             continue
         if saved == mine:
@@ -163,15 +198,12 @@ def _read_progress(run: RunDir) -> dict[str, Any]:
                            "over") from None
 
 
-def _after_failure(run: RunDir, progress: dict[str, Any], set_path: Path) -> None:
-    """A fresh run that trained nothing leaves nothing behind; otherwise say how to go on."""
+def _after_failure(run: RunDir, progress: dict[str, Any], created: bool) -> None:
+    """A run directory this command created and that trained nothing is emptied (and then
+    removed when its lock goes); otherwise say how to go on."""
     done = sum(len(v) for v in progress["models"].values())
-    if done == 0 and not run.resumed:
+    if done == 0 and created:
         run.file(CONFIG_FILE).unlink(missing_ok=True)
-        try:
-            run.path.rmdir()
-        except OSError:
-            pass
         return
     if done:
         print(f"{done} trained model(s) are saved in {run.path}; the same command continues "
@@ -190,16 +222,37 @@ def _evaluate_checked(set_path: Path, sset: SyntheticSet, ds: ClassDataset,
     record = {"set": str(set_path), "models": list(config.models), "compile": config.compile,
               "protocol": protocols[config.models[0]], "device": str(device),
               "protocols": protocols, "jobs": jobs}
-    identity = evaluation_identity(config, seed, set_path)
+    identity = evaluation_identity(config, seed, set_path, device)
     if out is None:  # the same command after an interruption continues where it stopped
-        out = unfinished_run(set_path, config, seed)
+        out = unfinished_run(set_path, config, seed, device)
         if out is not None and progress:
             print(f"continuing the interrupted evaluation in {out}", file=sys.stderr)
+    created = out is None or not Path(out).exists()
     run = _open_run(out, name, identity)
-    if run.resumed and run.file(METRICS_FILE).exists():
+    if run.resumed and run.file(MANIFEST_FILE).exists():  # finished: the manifest comes last
         if progress:
             print(f"{run.path} already holds this evaluation; reusing it", file=sys.stderr)
         return run.path, json.loads(run.file(METRICS_FILE).read_text())
+    other = running_pid(run.path)
+    if other is not None:
+        raise DcbenchError(f"{run.path} is being evaluated by process {other}; wait for it or "
+                           "use another --out")
+    run.write_text(LOCK, str(os.getpid()))
+    try:
+        return _evaluate_into(run, created, set_path, sset, ds, config, device, progress,
+                              jobs, threads, seed, method, strategy, record, identity)
+    finally:
+        run.file(LOCK).unlink(missing_ok=True)
+        if created and run.path.is_dir() and not any(run.path.iterdir()):
+            run.path.rmdir()  # a new directory left empty (nothing trained)
+
+
+def _evaluate_into(run: RunDir, created: bool, set_path: Path, sset: SyntheticSet,
+                   ds: ClassDataset, config: EvaluateConfig, device, progress: bool, jobs: int,
+                   threads: int | None, seed: int, method: str | None, strategy: str | None,
+                   record: dict[str, Any], identity: dict[str, Any]
+                   ) -> tuple[Path, dict[str, Any]]:
+    """Train what ``run`` still lacks, saving each model, then write its results."""
     run.write_config(record, identity=identity)
     state = _read_progress(run)
     t0 = time.perf_counter()
@@ -217,7 +270,7 @@ def _evaluate_checked(set_path: Path, sset: SyntheticSet, ds: ClassDataset,
                               done={k: list(v) for k, v in state["models"].items()},
                               on_model=saved, jobs=jobs, threads=threads)
     except BaseException:
-        _after_failure(run, state, set_path)
+        _after_failure(run, state, created)
         raise
     wall = state["wall_time_s"] + time.perf_counter() - t0
     set_info = {k: sset.meta.get(k) for k in ("dataset", "method", "source_method",

@@ -18,7 +18,6 @@ Every result file records the protocol resolved for each model.
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -372,7 +371,8 @@ def evaluate_set(
         bar.set_postfix(model=spec, acc=f"{model['accuracy']:.2f}")
 
     if jobs > 1 and len(todo) > 1:
-        per_job = threads or max(1, (os.cpu_count() or 1) // min(jobs, len(todo)))
+        # the cores this command may use (set_threads shares them with other commands)
+        per_job = threads or max(1, torch.get_num_threads() // min(jobs, len(todo)))
         run_in_processes(_train_in_worker, todo, jobs,
                          lambda i, model: record(todo[i][0], model), threads=per_job,
                          initializer=_start_worker, initargs=(work, per_job))

@@ -240,7 +240,10 @@ def load_condense(source: Source = None) -> pd.DataFrame:
             "grid_path": str(run.path / "set.png"),
             **{key: c.get(key) for key in ("dataset", "method", "ipc", "preset")},
             "seed": (m.get("seeds") or [None])[0],
-            "overrides": c.get("overrides") or {},
+            # a time budget changes the set like an override (see overrides_text)
+            "overrides": {**(c.get("overrides") or {}),
+                          **({"budget_minutes": c["budget_minutes"]}
+                             if c.get("budget_minutes") is not None else {})},
             "condense_time_s": m.get("condensation_wall_time_s", m.get("wall_time_s")),
             **{key: m.get(key) for key in ("wall_time_s", "command", "finished_at")},
         })

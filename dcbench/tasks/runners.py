@@ -103,7 +103,7 @@ def _evaluate(set_path: Path, spec: EvaluateConfig, seed: int, options: RunOptio
         options.echo(f"    evaluated already: {done}")
         return
     config = dataclasses.replace(spec, seed=seed)
-    resume = unfinished_run(set_path, config, seed)  # an interrupted session's models
+    resume = unfinished_run(set_path, config, seed, device)  # an interrupted session's models
     if resume is not None:
         options.echo(f"    continuing: {resume}")
     out, metrics = evaluate_job(set_path, config, device, options.data_root, options.download,

@@ -38,8 +38,8 @@ def test_the_budget_ends_the_run_and_its_iterations_remake_the_set(
     path, _ = condense_job(budgeted, CondenseRequest(tiny_dataset, ipc=1, progress=False))
     assert path.parent.name == run_name(tiny_dataset.name, "dc", 1, "quick", 0, TINY, 1.0)
     meta = SyntheticSet.load(path).meta
-    # ticks of 10 s: each iteration reads the clock three times, so the 60 s pass at the end
-    # of the second iteration
+    # ticks of 10 s (the clock is read three or four times an iteration): the 60 s pass at
+    # the end of the second iteration
     assert meta["iterations_done"] == len(meta["loss_history"]) == 2
     assert meta["stopped_by_budget"] and meta["budget_minutes"] == 1.0
     again, _ = condense_job(config(tiny_dataset, None, iterations=2),
@@ -80,3 +80,15 @@ def test_budgets_are_checked() -> None:
                                      "method_settings": {"dm": {"iterations": 50}}})
     assert explicit.method_config().iterations == 50
     assert "budget_minutes" not in load(CondenseConfig, {"method": "dm"}).identity()
+
+
+def test_the_report_sees_a_budget_as_a_changed_setting(tiny_dataset, tmp_path: Path,
+                                                       ten_seconds_a_tick: None) -> None:
+    """So the synthetic-sets figure and the preset rows never show a budget's set as the
+    preset's own."""
+    from dcbench.report.runs import load_condense
+
+    condense_job(config(tiny_dataset, 1.0), CondenseRequest(tiny_dataset, ipc=1, progress=False),
+                 tmp_path / "results" / "condense" / "budget")
+    (row,) = load_condense(tmp_path / "results").to_dict("records")
+    assert row["overrides"]["budget_minutes"] == 1.0

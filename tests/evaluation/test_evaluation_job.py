@@ -145,7 +145,15 @@ def test_parallel_jobs_train_the_same_models(tmp_path: Path,
     set_path = made_by("random", tmp_path)
     config = EvaluateConfig(models=[MODEL], protocol=EvalProtocol(epochs=3, num_models=3))
     _, alone = evaluate_job(set_path, config, "cpu", None, False, False)
+    from dcbench.evaluation import protocol
+
+    pools = []
+    real = protocol.run_in_processes
+    monkeypatch.setattr(protocol, "run_in_processes",
+                        lambda fn, units, workers, *a, **k: pools.append(workers)
+                        or real(fn, units, workers, *a, **k))
     run, parallel = evaluate_job(set_path, config, "cpu", None, False, False, jobs=2, threads=1)
+    assert pools == [2]  # the models did train in worker processes
     assert parallel["models"][MODEL]["accuracies"] == alone["models"][MODEL]["accuracies"]
     assert json.loads((run / "config.json").read_text())["config"]["jobs"] == 2
 
@@ -173,8 +181,58 @@ def test_the_same_command_continues_without_out(tmp_path: Path,
     monkeypatch.undo()
     monkeypatch.setenv("DCBENCH_RESULTS", str(results))
     other = EvaluateConfig(models=[MODEL], protocol=EvalProtocol(epochs=2, num_models=3))
-    assert unfinished_run(set_path, other, 0) is None  # another protocol
-    run, metrics = evaluate_job(set_path, config, "cpu", None, False, False)
+    assert unfinished_run(set_path, other, 0, "cpu") is None  # another protocol
+    monkeypatch.chdir(tmp_path)  # the same set named by a relative path
+    relative = set_path.relative_to(tmp_path)
+    run, metrics = evaluate_job(relative, config, "cpu", None, False, False)
     assert run == partial and len(metrics["models"][MODEL]["accuracies"]) == 2
     assert list((results / "evaluate").iterdir()) == [partial]
+    assert not (partial / "running.pid").exists()
+
+
+def test_a_run_in_progress_is_left_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from dcbench.errors import DcbenchError
+
+    results = tmp_path / "results"
+    monkeypatch.setenv("DCBENCH_RESULTS", str(results))
+    set_path = made_by("random", tmp_path)
+    config = EvaluateConfig(models=[MODEL], protocol=EvalProtocol(epochs=2, num_models=2))
+    _interrupt_after(1, monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        evaluate_job(set_path, config, "cpu", None, False, False)
+    (partial,) = (results / "evaluate").iterdir()
+    (partial / "running.pid").write_text(str(os.getppid()))  # a live process evaluates there
+    assert unfinished_run(set_path, config, 0, "cpu") is None
+    with pytest.raises(DcbenchError, match=f"is being evaluated by process {os.getppid()}"):
+        evaluate_job(set_path, config, "cpu", None, False, False, partial)
+    (partial / "running.pid").write_text("999999999")  # its process is gone: a stale lock
+    assert unfinished_run(set_path, config, 0, "cpu") == partial
+
+
+def test_results_written_without_a_manifest_are_finished_on_the_next_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A crash between metrics.json and manifest.json: the next run completes the directory
+    (every model is in progress.json, so nothing trains again)."""
+    from dcbench.evaluation import protocol
+    from dcbench.results.rundir import RunDir
+
+    monkeypatch.setenv("DCBENCH_RESULTS", str(tmp_path / "results"))
+    set_path = made_by("random", tmp_path)
+    config = EvaluateConfig(models=[MODEL], protocol=EvalProtocol(epochs=2, num_models=1))
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(RunDir, "write_manifest", crash)
+    with pytest.raises(KeyboardInterrupt):
+        evaluate_job(set_path, config, "cpu", None, False, False, tmp_path / "run")
+    assert (tmp_path / "run" / "metrics.json").exists()
+    monkeypatch.undo()
+    monkeypatch.setenv("DCBENCH_RESULTS", str(tmp_path / "results"))
+    monkeypatch.setattr(protocol, "train_model", crash)  # nothing may train again
+    evaluate_job(set_path, config, "cpu", None, False, False, tmp_path / "run")
+    assert (tmp_path / "run" / "manifest.json").exists()
 

@@ -139,8 +139,10 @@ def condense(dataset, method, ipc, preset, seed, settings, budget_minutes, out, 
                    "protocol and seed, or the given --out).")
 @click.option("--jobs", type=int, default=1, show_default=True,
               help="Train the models in this many processes at once (each with --threads "
-                   "threads, default: the cores shared out). Same seeds, same models; on 2 "
-                   "cores see benchmarks/results/eval_parallel.json for when it pays.")
+                   "threads, default: the cores shared out). Same seeds, same models. On a "
+                   "2-core machine it did not pay (benchmarks/results/eval_parallel.json: two "
+                   "threads on one model scale ~2x); try it where cores outnumber what one "
+                   "small model can use.")
 @data_options
 @runtime_options
 @user_errors

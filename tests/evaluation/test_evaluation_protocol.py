@@ -195,7 +195,7 @@ def test_reported_accuracy_is_the_final_epoch_model_on_the_whole_test_split(
         torch.manual_seed(derive_seed(3, 0, r, 7))
         model = model_from_spec(MODEL, ds.channels, ds.num_classes, ds.image_size)
         train_model(model, x, y, protocol, generator(3, 0, r, 8), torch.device("cpu"))
-        expected.append(real_accuracy(model, ds.x_test, ds.y_test, 2048, "cpu"))
+        expected.append(real_accuracy(model, ds.x_test, ds.y_test, protocol.test_batch, "cpu"))
     got = result["models"][MODEL]
     assert got["accuracies"] == expected
     assert got["mean"] == pytest.approx(sum(expected) / 2)

@@ -226,23 +226,30 @@ def models_cmd() -> None:
 @click.option("--results", "results_dir", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Where to read measured accuracies and times (default: "
                                  "$DCBENCH_RESULTS or ./results).")
+@click.option("--benchmarks", "benchmarks_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("benchmarks/results"), show_default=True,
+              help="Where the measured seconds per iteration of the paper presets are "
+                   "(cli_speed.json), for how long each takes here.")
 @user_errors
-def methods_cmd(results_dir: Path | None) -> None:
+def methods_cmd(results_dir: Path | None, benchmarks_dir: Path) -> None:
     """Registered condensation methods, their presets' main settings, and what each preset
     measured (ConvNet accuracy, condensation minutes) in the results folder."""
     from dcbench.condense import CONDENSERS
     from dcbench.config import PRESETS
-    from dcbench.report.methods import MEASURED_NOTE, measured, preset_summary
+    from dcbench.report.methods import MEASURED_NOTE, measured, paper_hours, preset_summary
     from dcbench.results.rundir import results_root
 
     root = results_dir or results_root()
     found = measured(root) if root.is_dir() else {}
+    hours = paper_hours(benchmarks_dir)
     for name in CONDENSERS.names():
         cls = CONDENSERS.get(name)
         doc = (cls.__doc__ or "").strip().splitlines()
         click.echo(f"{name:12s} {doc[0] if doc else ''}")
         for preset in PRESETS:
             click.echo(f"  {preset:6s} {preset_summary(cls.Config, preset)}")
+            for line in hours.get((name, preset), []):
+                click.echo(f"           expected: {line}")
             for line in found.get((name, preset), []):
                 click.echo(f"           measured: {line}")
     if found:

@@ -4,6 +4,7 @@ results folder, what each preset measured (accuracy and condensation time), neve
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 from typing import Any
 
@@ -46,4 +47,24 @@ def measured(root: Path) -> dict[tuple[str, str], list[str]]:
         out.setdefault((r["method"], r["preset"]), []).append(
             f"{r['dataset']} ipc {int(r['ipc'])}: {fmt_stat(r['mean'], r['std'], int(r['n']))}"
             f"{minutes}")
+    return out
+
+
+def paper_hours(benchmarks: Path) -> dict[tuple[str, str], list[str]]:
+    """(method, ``paper``) -> ``ipc 10: 34.0 h here (1000 × 122.39 s/iteration)`` from the
+    shipped command's measured seconds per iteration (``benchmarks/cli_speed.py``'s JSON)."""
+    path = benchmarks / "cli_speed.json"
+    if not path.is_file():
+        return {}
+    data = json.loads(path.read_text())
+    found = [("dc", int(ipc), d["cli"]["seconds_per_iteration"], 1000)
+             for ipc, d in (data.get("dc") or {}).items()]
+    for name, d in (data.get("paper_preset_seconds_per_iteration") or {}).items():
+        method, _, ipc = name.partition(" ipc ")
+        found.append((method, int(ipc), d["seconds_per_iteration"], d["paper_iterations"]))
+    out: dict[tuple[str, str], list[str]] = {}
+    for method, ipc, seconds, iterations in sorted(found):
+        out.setdefault((method, "paper"), []).append(
+            f"ipc {ipc}: {seconds * iterations / 3600:.1f} h here ({iterations} × "
+            f"{seconds:.2f} s/iteration, {data.get('threads')} threads, {path})")
     return out

@@ -31,3 +31,21 @@ def test_measured_lines_are_the_results_pooled_numbers(fixture_results: Path) ->
     assert f"measured: {line}" in out.output and "mean ± sample std" in out.output
     bare = CliRunner().invoke(cli, ["methods", "--results", str(fixture_results / "nothing")])
     assert bare.exit_code == 0 and "measured:" not in bare.output
+
+
+def test_paper_preset_hours_come_from_the_speed_benchmark(tmp_path: Path) -> None:
+    import json
+
+    bench = tmp_path / "bench"
+    bench.mkdir()
+    (bench / "cli_speed.json").write_text(json.dumps({
+        "threads": 2, "dc": {"10": {"cli": {"seconds_per_iteration": 120.0}}},
+        "paper_preset_seconds_per_iteration": {"dm ipc 10": {
+            "seconds_per_iteration": 1.8, "paper_iterations": 20000}}}))
+    out = CliRunner().invoke(cli, ["methods", "--results", str(tmp_path / "none"),
+                                   "--benchmarks", str(bench)])
+    assert out.exit_code == 0, out.output
+    assert "expected: ipc 10: 33.3 h here (1000 × 120.00 s/iteration, 2 threads" in out.output
+    assert "expected: ipc 10: 10.0 h here (20000 × 1.80 s/iteration" in out.output
+    bare = CliRunner().invoke(cli, ["methods", "--benchmarks", str(tmp_path / "none")])
+    assert bare.exit_code == 0 and "expected:" not in bare.output

@@ -256,6 +256,29 @@ def methods_cmd(results_dir: Path | None, benchmarks_dir: Path) -> None:
         click.echo(f"\n{MEASURED_NOTE}")
 
 
+@cli.command("best")
+@click.option("--ipc", type=int, required=True, help="Images per class.")
+@click.option("--minutes", type=float, required=True,
+              help="Condensation minutes you can spend per set.")
+@click.option("--dataset", default="fashion-mnist", show_default=True)
+@click.option("--top", type=int, default=3, show_default=True, help="How many to list.")
+@click.option("--results", "results_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Where to read the measurements (default: $DCBENCH_RESULTS "
+                                 "or ./results).")
+@user_errors
+def best_cmd(ipc: int, minutes: float, dataset: str, top: int, results_dir: Path | None) -> None:
+    """The best set measured within MINUTES of condensation: method, settings, accuracy and
+    the command that makes it again (from accuracy-vs-time curves and preset runs in the
+    results folder; nothing is run)."""
+    from dcbench.report.best import answer
+    from dcbench.report.runs import load_evaluations
+    from dcbench.results.rundir import results_root
+
+    root = results_dir or results_root()
+    for line in answer(load_evaluations(root), dataset, ipc, minutes, top):
+        click.echo(line)
+
+
 @cli.group(cls=LazyGroup, lazy={
     "continual": ("dcbench.continual.cli", "command"),
     "nas": ("dcbench.nas.cli", "command"),

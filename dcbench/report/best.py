@@ -1,0 +1,110 @@
+"""``dcbench best``: the best set measured within N minutes of condensation, and how to make it.
+
+Issue 13's question — *what is the best set I can get in N minutes, with which method and
+settings?* — answered from what the results folder measured, never guessed: every point of
+an accuracy-vs-time curve (a snapshot or a curve's final set, :mod:`dcbench.report.curves`)
+and every preset row (:func:`dcbench.report.condensation.aggregate`) of the dataset and ipc,
+kept when its condensation took at most N minutes (+5 %: a snapshot is saved at the end of the
+iteration that passes its budget), ranked by ConvNet accuracy. Each comes with the command that
+makes that set again: its settings, and for a curve point the iterations it had reached.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from dcbench.errors import DcbenchError
+from dcbench.report.condensation import aggregate
+from dcbench.report.curves import curve_frame
+from dcbench.report.render import fmt_stat
+
+#: A point saved "after N minutes" is saved at the end of the iteration that passes N.
+SLACK = 1.05
+
+
+@dataclass(frozen=True)
+class Option:
+    """One measured way to make a set: its settings, time and accuracy."""
+
+    dataset: str
+    method: str
+    ipc: int
+    preset: str
+    overrides: str  # ``key=value,...`` as the report writes them
+    minutes: float
+    iterations: int | None  # a curve point's iterations (None: the preset's own)
+    mean: float
+    std: float
+    n: int
+    source: str  # "preset" or "curve"
+
+    def settings(self) -> dict[str, str]:
+        """The method settings to ``--set``: the overrides without the time budget, and a
+        curve point's iterations (the set it was is remade without a clock)."""
+        out = dict(item.partition("=")[::2] for item in self.overrides.split(",") if item)
+        out.pop("budget_minutes", None)
+        if self.iterations is not None:
+            out["iterations"] = str(self.iterations)
+        return out
+
+    def command(self) -> str:
+        sets = "".join(f" --set {self.method}.{k}={v}" for k, v in sorted(self.settings().items()))
+        return (f"dcbench condense --dataset {self.dataset} --method {self.method} "
+                f"--ipc {self.ipc} --preset {self.preset}{sets}")
+
+    def label(self) -> str:
+        settings = ", ".join(f"{k}={v}" for k, v in sorted(self.settings().items()))
+        return f"{self.method} ({self.preset}{', ' + settings if settings else ''})"
+
+
+def options(evals: pd.DataFrame, dataset: str, ipc: int) -> list[Option]:
+    """Every measured option for ``dataset`` at ``ipc``: curve points and preset rows."""
+    found: list[Option] = []
+    curves = curve_frame(evals)
+    for _, r in curves[(curves["dataset"] == dataset) & (curves["ipc"] == ipc)].iterrows():
+        found.append(Option(dataset, r["method"], ipc, r["preset"], r["overrides"] or "",
+                            float(r["minutes"]), int(round(r["iterations"])), float(r["mean"]),
+                            float(r["std"]), int(r["n"]), "curve"))
+    agg = aggregate(evals)
+    for _, r in agg[(agg["dataset"] == dataset) & (agg["ipc"] == ipc)].iterrows():
+        seconds = r["condense_time_s"]
+        if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
+            continue
+        found.append(Option(dataset, r["method"], ipc, r["preset"], "", float(seconds) / 60,
+                            None, float(r["mean"]), float(r["std"]), int(r["n"]), "preset"))
+    return found
+
+
+def best_within(found: list[Option], minutes: float) -> list[Option]:
+    """The options whose condensation took at most ``minutes`` (+5 %), best accuracy first."""
+    if not minutes > 0:
+        raise DcbenchError(f"--minutes must be positive (got {minutes})")
+    within = [o for o in found if o.minutes <= minutes * SLACK]
+    return sorted(within, key=lambda o: (-o.mean, o.minutes))
+
+
+def answer(evals: pd.DataFrame, dataset: str, ipc: int, minutes: float, top: int = 3
+           ) -> list[str]:
+    """The lines ``dcbench best`` prints; a one-line error when nothing was measured."""
+    found = options(evals, dataset, ipc)
+    if not found:
+        raise DcbenchError(f"nothing measured for {dataset} at ipc {ipc} in the results folder "
+                           "(condense and evaluate a set, or run a tasks/condense-*curves* "
+                           "task)")
+    ranked = best_within(found, minutes)
+    if not ranked:
+        fastest = min(found, key=lambda o: o.minutes)
+        raise DcbenchError(f"no {dataset} ipc {ipc} set measured within {minutes:g} min; the "
+                           f"fastest took {fastest.minutes:.1f} min ({fastest.label()})")
+    lines = [f"best measured within {minutes:g} min of condensation ({dataset}, ipc {ipc}, "
+             "ConvNet, fp32):"]
+    for i, o in enumerate(ranked[:top], 1):
+        lines.append(f"{i}. {o.label()}: {fmt_stat(o.mean, o.std, o.n)} after "
+                     f"{o.minutes:.1f} min ({o.source})")
+        lines.append(f"   {o.command()}")
+    lines.append("minutes as measured where each set was made (threads and other jobs vary: "
+                 "see its manifest); accuracy: mean ± sample std over n = sets × models")
+    return lines

@@ -168,18 +168,30 @@ def test_jobs_are_checked_first(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
-def test_the_same_command_continues_without_out(tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def interrupted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                ) -> tuple[Path, EvaluateConfig, Path]:
+    """(set, config, run directory) of a 2-model evaluation stopped after its first model,
+    under ``tmp_path/results`` (the results root while the test runs)."""
     results = tmp_path / "results"
-    monkeypatch.setenv("DCBENCH_RESULTS", str(results))
     set_path = made_by("random", tmp_path)
     config = EvaluateConfig(models=[MODEL], protocol=EvalProtocol(epochs=2, num_models=2))
-    _interrupt_after(1, monkeypatch)
-    with pytest.raises(KeyboardInterrupt):
-        evaluate_job(set_path, config, "cpu", None, False, False)
-    (partial,) = (results / "evaluate").iterdir()
-    monkeypatch.undo()
+    with pytest.MonkeyPatch.context() as mp:
+        _interrupt_after(1, mp)
+        mp.setenv("DCBENCH_RESULTS", str(results))
+        with pytest.raises(KeyboardInterrupt):
+            evaluate_job(set_path, config, "cpu", None, False, False)
     monkeypatch.setenv("DCBENCH_RESULTS", str(results))
+    (partial,) = (results / "evaluate").iterdir()
+    return set_path, config, partial
+
+
+def test_the_same_command_continues_without_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    interrupted: tuple[Path, EvaluateConfig, Path],
+) -> None:
+    set_path, config, partial = interrupted
+    results = partial.parent.parent
     other = EvaluateConfig(models=[MODEL], protocol=EvalProtocol(epochs=2, num_models=3))
     assert unfinished_run(set_path, other, 0, "cpu") is None  # another protocol
     monkeypatch.chdir(tmp_path)  # the same set named by a relative path
@@ -190,19 +202,14 @@ def test_the_same_command_continues_without_out(tmp_path: Path,
     assert not (partial / "running.pid").exists()
 
 
-def test_a_run_in_progress_is_left_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_run_in_progress_is_left_alone(
+    interrupted: tuple[Path, EvaluateConfig, Path],
+) -> None:
     import os
 
     from dcbench.errors import DcbenchError
 
-    results = tmp_path / "results"
-    monkeypatch.setenv("DCBENCH_RESULTS", str(results))
-    set_path = made_by("random", tmp_path)
-    config = EvaluateConfig(models=[MODEL], protocol=EvalProtocol(epochs=2, num_models=2))
-    _interrupt_after(1, monkeypatch)
-    with pytest.raises(KeyboardInterrupt):
-        evaluate_job(set_path, config, "cpu", None, False, False)
-    (partial,) = (results / "evaluate").iterdir()
+    set_path, config, partial = interrupted
     (partial / "running.pid").write_text(str(os.getppid()))  # a live process evaluates there
     assert unfinished_run(set_path, config, 0, "cpu") is None
     with pytest.raises(DcbenchError, match=f"is being evaluated by process {os.getppid()}"):

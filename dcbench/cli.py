@@ -270,11 +270,14 @@ def best_cmd(ipc: int, minutes: float, dataset: str, top: int, results_dir: Path
     """The best set measured within MINUTES of condensation: method, settings, accuracy and
     the command that makes it again (from accuracy-vs-time curves and preset runs in the
     results folder; nothing is run)."""
+    from dcbench.data import DATASETS
     from dcbench.report.best import answer
     from dcbench.report.runs import load_evaluations
     from dcbench.results.rundir import results_root
 
     root = results_dir or results_root()
+    if ":" not in dataset:  # a registered name or alias (fmnist): the name results record
+        dataset = DATASETS.get(dataset).name
     for line in answer(load_evaluations(root), dataset, ipc, minutes, top):
         click.echo(line)
 

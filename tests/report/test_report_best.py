@@ -63,3 +63,9 @@ def test_the_command_prints_the_ranking_or_one_line(fixture_results: Path) -> No
     empty = CliRunner().invoke(cli, [*args[:-2], "--results", str(fixture_results / "x"),
                                      "--minutes", "5"])
     assert empty.exit_code == 1 and "nothing measured" in empty.output
+    unknown = CliRunner().invoke(cli, ["best", "--dataset", "nosuch", "--ipc", "1",
+                                       "--minutes", "5", "--results", str(fixture_results)])
+    assert unknown.exit_code == 1 and "unknown dataset 'nosuch'" in unknown.output
+    alias = CliRunner().invoke(cli, ["best", "--dataset", "fmnist", "--ipc", "1", "--minutes",
+                                     "5", "--results", str(fixture_results)])
+    assert "nothing measured for fashion-mnist at ipc 1" in alias.output  # the alias resolved

@@ -56,9 +56,21 @@ def environment_info() -> dict[str, Any]:
             "cpu_count": _cpu_count(),
             "torch_threads": torch.get_num_threads(),
             "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+            # how busy the machine was as the run ended (1, 5, 15 min): a wall time measured
+            # beside other jobs reads differently from one on an idle machine
+            "load_average": _load_average(),
         },
         "runtime": runtime_info(),
     }
+
+
+def _load_average() -> list[float] | None:
+    import os
+
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except (AttributeError, OSError):  # not on every platform
+        return None
 
 
 def _cpu_count() -> int | None:

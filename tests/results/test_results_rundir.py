@@ -101,4 +101,6 @@ def test_manifest_records_command_seeds_versions_and_time(
     env = m["environment"]
     assert env["dcbench"] == dcbench.__version__ and env["torch"] == torch.__version__
     assert env["python"] and env["machine"]["torch_threads"] == torch.get_num_threads()
+    load = env["machine"]["load_average"]  # Linux here: 1, 5 and 15 minutes
+    assert len(load) == 3 and all(v >= 0 for v in load)
     assert environment_info().keys() == env.keys()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import fcntl
 import hashlib
 import io
 import json
@@ -11,14 +12,14 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from dcbench.condense.synthetic_set import SyntheticSet
 from dcbench.data import ClassDataset, load_dataset
 from dcbench.data.registry import check_usable
 from dcbench.errors import DcbenchError
 from dcbench.evaluation.config import EvaluateConfig
-from dcbench.evaluation.protocol import evaluate_set, resolve_protocols
+from dcbench.evaluation.protocol import NEUTRAL_PROTOCOL_KEYS, evaluate_set, resolve_protocols
 from dcbench.results import RunDir
 from dcbench.results.rundir import (
     CONFIG_FILE,
@@ -30,8 +31,8 @@ from dcbench.results.rundir import (
 from dcbench.results.stats import mean_std
 
 METRICS_FILE = "metrics.json"
-#: The pid of the process evaluating in a run directory, while it runs.
-LOCK = "running.pid"
+#: Locked (flock) by the process evaluating in a run directory while it runs; holds its pid.
+LOCK = "running.lock"
 #: The models an unfinished evaluation has trained, written after each one (see --out).
 PROGRESS = "progress.json"
 
@@ -131,27 +132,40 @@ def evaluation_identity(config: EvaluateConfig, seed: int, set_path: Path,
     the set: its absolute path and a digest of its contents (a set made again at the same path,
     e.g. under another time budget, is another set)."""
     digest = hashlib.sha1(Path(set_path).read_bytes()).hexdigest()[:16]
-    return {**{k: v for k, v in dataclasses.asdict(config).items() if k != "compile"},
+    settings = dataclasses.asdict(config)
+    for key in NEUTRAL_PROTOCOL_KEYS:  # how the protocol runs, not what it is
+        settings["protocol"].pop(key, None)
+    return {**{k: v for k, v in settings.items() if k != "compile"},
             "seed": seed, "set": str(Path(set_path).resolve()), "set_sha1": digest,
             "device": str(device)}
 
 
-def running_pid(run_path: Path) -> int | None:
-    """The live process evaluating in ``run_path`` (its ``running.pid``), else None; a
-    stopped one counts as live (it may be continued)."""
+def try_lock(run_path: Path) -> IO[str] | None:
+    """An exclusive lock on ``run_path``'s lock file, held while the returned file stays open
+    (the system drops it when the process ends, however it ends), or None when another process
+    holds it."""
+    handle = open(run_path / LOCK, "a+")  # noqa: SIM115 - the open file is the lock
     try:
-        pid = int((run_path / LOCK).read_text())
-    except (OSError, ValueError):
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
         return None
-    if pid == os.getpid():
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        return pid
-    return pid
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
+
+
+def is_running(run_path: Path) -> bool:
+    """Whether a live process evaluates in ``run_path`` (holds its lock)."""
+    if not (run_path / LOCK).exists():
+        return False
+    handle = try_lock(run_path)
+    if handle is None:
+        return True
+    handle.close()
+    return False
 
 
 def unfinished_run(set_path: Path, config: EvaluateConfig, seed: int,
@@ -162,7 +176,7 @@ def unfinished_run(set_path: Path, config: EvaluateConfig, seed: int,
     for config_file in sorted((results_root() / "evaluate").glob(f"*/{CONFIG_FILE}"),
                               reverse=True):
         run = config_file.parent
-        if (run / MANIFEST_FILE).exists() or running_pid(run) is not None:
+        if (run / MANIFEST_FILE).exists() or is_running(run):
             continue
         try:
             saved = json.loads(config_file.read_text()).get("identity")
@@ -233,16 +247,17 @@ def _evaluate_checked(set_path: Path, sset: SyntheticSet, ds: ClassDataset,
         if progress:
             print(f"{run.path} already holds this evaluation; reusing it", file=sys.stderr)
         return run.path, json.loads(run.file(METRICS_FILE).read_text())
-    other = running_pid(run.path)
-    if other is not None:
-        raise DcbenchError(f"{run.path} is being evaluated by process {other}; wait for it or "
+    lock = try_lock(run.path)
+    if lock is None:
+        holder = run.file(LOCK).read_text().strip() or "another process"
+        raise DcbenchError(f"{run.path} is being evaluated by process {holder}; wait for it or "
                            "use another --out")
-    run.write_text(LOCK, str(os.getpid()))
     try:
         return _evaluate_into(run, created, set_path, sset, ds, config, device, progress,
                               jobs, threads, seed, method, strategy, record, identity)
     finally:
         run.file(LOCK).unlink(missing_ok=True)
+        lock.close()
         if created and run.path.is_dir() and not any(run.path.iterdir()):
             run.path.rmdir()  # a new directory left empty (nothing trained)
 

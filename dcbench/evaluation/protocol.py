@@ -38,6 +38,9 @@ from dcbench.progress import progress_bar
 from dcbench.results.stats import mean_std  # re-exported: callers import it from here
 from dcbench.seeding import derive_seed, generator
 
+#: Protocol settings that never change a result (each test image is scored on its own).
+NEUTRAL_PROTOCOL_KEYS = ("test_batch",)
+
 BatchHook = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], None]
 #: Called with (model spec, {"accuracy", "train_s"}) after each model an evaluation trains.
 ModelHook = Callable[[str, dict[str, float]], None]

@@ -18,6 +18,7 @@ from typing import Any
 from dcbench.errors import DcbenchError
 from dcbench.evaluation.config import EvaluateConfig
 from dcbench.evaluation.job import evaluated_as
+from dcbench.evaluation.protocol import NEUTRAL_PROTOCOL_KEYS
 from dcbench.precision import LATER_DEFAULTS
 from dcbench.results.rundir import results_root
 from dcbench.tasks.config import CondenseTaskConfig, EvaluateTaskConfig
@@ -43,10 +44,6 @@ def _same_file(a: Path, b: Path) -> bool:
         return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
     except OSError:
         return False
-
-
-#: Protocol fields that do not change a result.
-NEUTRAL_PROTOCOL_KEYS = ("test_batch",)
 
 
 def _same_protocol(recorded: dict[str, Any] | None, want: dict[str, Any]) -> bool:

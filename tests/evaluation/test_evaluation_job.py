@@ -199,7 +199,7 @@ def test_the_same_command_continues_without_out(
     run, metrics = evaluate_job(relative, config, "cpu", None, False, False)
     assert run == partial and len(metrics["models"][MODEL]["accuracies"]) == 2
     assert list((results / "evaluate").iterdir()) == [partial]
-    assert not (partial / "running.pid").exists()
+    assert not (partial / "running.lock").exists()
 
 
 def test_a_run_in_progress_is_left_alone(
@@ -208,14 +208,30 @@ def test_a_run_in_progress_is_left_alone(
     import os
 
     from dcbench.errors import DcbenchError
+    from dcbench.evaluation.job import try_lock
 
     set_path, config, partial = interrupted
-    (partial / "running.pid").write_text(str(os.getppid()))  # a live process evaluates there
+    held = try_lock(partial)  # as a process evaluating there holds it
+    assert held is not None
     assert unfinished_run(set_path, config, 0, "cpu") is None
-    with pytest.raises(DcbenchError, match=f"is being evaluated by process {os.getppid()}"):
+    with pytest.raises(DcbenchError, match=f"is being evaluated by process {os.getpid()}"):
         evaluate_job(set_path, config, "cpu", None, False, False, partial)
-    (partial / "running.pid").write_text("999999999")  # its process is gone: a stale lock
+    held.close()  # the process ended (the system drops its lock, however it ended)
+    assert (partial / "running.lock").exists()  # left behind, but no longer held
     assert unfinished_run(set_path, config, 0, "cpu") == partial
+
+
+def test_the_test_batch_does_not_stop_a_run_continuing(
+    interrupted: tuple[Path, EvaluateConfig, Path],
+) -> None:
+    """How the test images are batched changes no result, so a run interrupted under one
+    test batch continues under another (e.g. after its default changed)."""
+    import dataclasses
+
+    set_path, config, partial = interrupted
+    other = dataclasses.replace(config, protocol=dataclasses.replace(config.protocol,
+                                                                     test_batch=2048))
+    assert unfinished_run(set_path, other, 0, "cpu") == partial
 
 
 def test_results_written_without_a_manifest_are_finished_on_the_next_run(

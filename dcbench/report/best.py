@@ -5,13 +5,17 @@ settings?* — answered from what the results folder measured, never guessed: ev
 an accuracy-vs-time curve (a snapshot or a curve's final set, :mod:`dcbench.report.curves`)
 and every preset row (:func:`dcbench.report.condensation.aggregate`) of the dataset and ipc,
 kept when its condensation took at most N minutes (+5 %: a snapshot is saved at the end of the
-iteration that passes its budget), ranked by ConvNet accuracy. Each comes with the command that
-makes that set again: its settings, and for a curve point the iterations it had reached.
+iteration that passes its budget), ranked by ConvNet accuracy, one per method and setting (the
+best of each, so the list compares methods rather than one curve's points). Each comes with
+the command that makes that set again: its settings and, for a curve point of one set, the
+iterations it had reached; a point pooled over several seeds (whose iteration counts differ)
+is remade by its time budget instead.
 """
 
 from __future__ import annotations
 
 import math
+import shlex
 from dataclasses import dataclass
 
 import pandas as pd
@@ -40,23 +44,46 @@ class Option:
     std: float
     n: int
     source: str  # "preset" or "curve"
+    sets: int = 1
+    budget: float | None = None  # the snapshot's (or the run's) minutes of condensation
 
-    def settings(self) -> dict[str, str]:
-        """The method settings to ``--set``: the overrides without the time budget, and a
-        curve point's iterations (the set it was is remade without a clock)."""
+    def overridden(self) -> dict[str, str]:
+        """The overrides of the preset, without the run's time budget."""
         out = dict(item.partition("=")[::2] for item in self.overrides.split(",") if item)
         out.pop("budget_minutes", None)
-        if self.iterations is not None:
+        return out
+
+    def by_budget(self) -> bool:
+        """Remade by its time budget: a curve point pooled over sets that reached different
+        iteration counts."""
+        return self.iterations is not None and self.sets > 1 and self.budget is not None
+
+    def settings(self) -> dict[str, str]:
+        """The method settings to ``--set``: the overrides, and a curve point's iterations
+        (the set is remade without a clock) unless it is remade by its budget."""
+        out = self.overridden()
+        if self.by_budget():
+            out.pop("iterations", None)
+        elif self.iterations is not None:
             out["iterations"] = str(self.iterations)
         return out
 
+    def family(self) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+        """What one curve shares (its points differ in iterations only)."""
+        rest = {k: v for k, v in self.overridden().items() if k != "iterations"}
+        return self.method, self.preset, tuple(sorted(rest.items()))
+
     def command(self) -> str:
-        sets = "".join(f" --set {self.method}.{k}={v}" for k, v in sorted(self.settings().items()))
-        return (f"dcbench condense --dataset {self.dataset} --method {self.method} "
-                f"--ipc {self.ipc} --preset {self.preset}{sets}")
+        sets = "".join(f" --set {shlex.quote(f'{self.method}.{k}={v}')}"
+                       for k, v in sorted(self.settings().items()))
+        budget = f" --budget-minutes {self.budget:g}" if self.by_budget() else ""
+        return (f"dcbench condense --dataset {shlex.quote(self.dataset)} --method {self.method} "
+                f"--ipc {self.ipc} --preset {self.preset}{sets}{budget}")
 
     def label(self) -> str:
         settings = ", ".join(f"{k}={v}" for k, v in sorted(self.settings().items()))
+        if self.by_budget():
+            settings = ", ".join(filter(None, [settings, f"{self.budget:g} min budget"]))
         return f"{self.method} ({self.preset}{', ' + settings if settings else ''})"
 
 
@@ -65,25 +92,41 @@ def options(evals: pd.DataFrame, dataset: str, ipc: int) -> list[Option]:
     found: list[Option] = []
     curves = curve_frame(evals)
     for _, r in curves[(curves["dataset"] == dataset) & (curves["ipc"] == ipc)].iterrows():
-        found.append(Option(dataset, r["method"], ipc, r["preset"], r["overrides"] or "",
+        if not (_number(r["minutes"]) and _number(r["iterations"])):
+            continue  # a point whose sets lack a recorded time or iteration count
+        overrides = r["overrides"] or ""
+        run_budget = next((float(v) for k, _, v in (o.partition("=") for o in
+                                                    overrides.split(","))
+                           if k == "budget_minutes"), None)
+        budget = run_budget if r["final"] else float(r["budget_min"])
+        found.append(Option(dataset, r["method"], ipc, r["preset"], overrides,
                             float(r["minutes"]), int(round(r["iterations"])), float(r["mean"]),
-                            float(r["std"]), int(r["n"]), "curve"))
+                            float(r["std"]), int(r["n"]), "curve", int(r["sets"]), budget))
     agg = aggregate(evals)
     for _, r in agg[(agg["dataset"] == dataset) & (agg["ipc"] == ipc)].iterrows():
         seconds = r["condense_time_s"]
-        if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
+        if not _number(seconds):
             continue
         found.append(Option(dataset, r["method"], ipc, r["preset"], "", float(seconds) / 60,
                             None, float(r["mean"]), float(r["std"]), int(r["n"]), "preset"))
     return found
 
 
+def _number(value: object) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
 def best_within(found: list[Option], minutes: float) -> list[Option]:
-    """The options whose condensation took at most ``minutes`` (+5 %), best accuracy first."""
+    """The options whose condensation took at most ``minutes`` (+5 %), best accuracy first,
+    the best one of each method and setting (:meth:`Option.family`)."""
     if not minutes > 0:
         raise DcbenchError(f"--minutes must be positive (got {minutes})")
-    within = [o for o in found if o.minutes <= minutes * SLACK]
-    return sorted(within, key=lambda o: (-o.mean, o.minutes))
+    within = sorted((o for o in found if o.minutes <= minutes * SLACK),
+                    key=lambda o: (-o.mean, o.minutes))
+    best: dict[tuple, Option] = {}
+    for o in within:
+        best.setdefault(o.family(), o)
+    return list(best.values())
 
 
 def answer(evals: pd.DataFrame, dataset: str, ipc: int, minutes: float, top: int = 3

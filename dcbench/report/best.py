@@ -29,6 +29,12 @@ from dcbench.report.render import fmt_stat
 SLACK = 1.05
 
 
+def parse_overrides(text: str) -> dict[str, str]:
+    """``key=value,...`` as :func:`dcbench.report.runs.overrides_text` writes it, back to a
+    mapping (values such as model specs hold ``=`` and ``:``, never ``,``)."""
+    return dict(item.partition("=")[::2] for item in text.split(",") if item)
+
+
 @dataclass(frozen=True)
 class Option:
     """One measured way to make a set: its settings, time and accuracy."""
@@ -49,7 +55,7 @@ class Option:
 
     def overridden(self) -> dict[str, str]:
         """The overrides of the preset, without the run's time budget."""
-        out = dict(item.partition("=")[::2] for item in self.overrides.split(",") if item)
+        out = parse_overrides(self.overrides)
         out.pop("budget_minutes", None)
         return out
 
@@ -95,10 +101,10 @@ def options(evals: pd.DataFrame, dataset: str, ipc: int) -> list[Option]:
         if not (_number(r["minutes"]) and _number(r["iterations"])):
             continue  # a point whose sets lack a recorded time or iteration count
         overrides = r["overrides"] or ""
-        run_budget = next((float(v) for k, _, v in (o.partition("=") for o in
-                                                    overrides.split(","))
-                           if k == "budget_minutes"), None)
-        budget = run_budget if r["final"] else float(r["budget_min"])
+        # a snapshot's budget; a final set's is its run's (if the run had one)
+        budget = parse_overrides(overrides).get("budget_minutes") if r["final"] else r[
+            "budget_min"]
+        budget = None if budget is None else float(budget)
         found.append(Option(dataset, r["method"], ipc, r["preset"], overrides,
                             float(r["minutes"]), int(round(r["iterations"])), float(r["mean"]),
                             float(r["std"]), int(r["n"]), "curve", int(r["sets"]), budget))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import fcntl
-import hashlib
 import io
 import json
 import os
@@ -21,6 +20,7 @@ from dcbench.errors import DcbenchError
 from dcbench.evaluation.config import EvaluateConfig
 from dcbench.evaluation.protocol import NEUTRAL_PROTOCOL_KEYS, evaluate_set, resolve_protocols
 from dcbench.results import RunDir
+from dcbench.results.io import file_digest
 from dcbench.results.rundir import (
     CONFIG_FILE,
     MANIFEST_FILE,
@@ -131,12 +131,11 @@ def evaluation_identity(config: EvaluateConfig, seed: int, set_path: Path,
     it is how, not what, so a run may continue with or without it), the seed, the device and
     the set: its absolute path and a digest of its contents (a set made again at the same path,
     e.g. under another time budget, is another set)."""
-    digest = hashlib.sha1(Path(set_path).read_bytes()).hexdigest()[:16]
     settings = dataclasses.asdict(config)
     for key in NEUTRAL_PROTOCOL_KEYS:  # how the protocol runs, not what it is
         settings["protocol"].pop(key, None)
     return {**{k: v for k, v in settings.items() if k != "compile"},
-            "seed": seed, "set": str(Path(set_path).resolve()), "set_sha1": digest,
+            "seed": seed, "set": str(Path(set_path).resolve()), "set_sha1": file_digest(set_path),
             "device": str(device)}
 
 
@@ -293,6 +292,7 @@ def _evaluate_into(run: RunDir, created: bool, set_path: Path, sset: SyntheticSe
                                                "iterations_done", "wall_time_s",
                                                "snapshot_minutes")}
     set_info["path"] = str(set_path)
+    set_info["sha1"] = identity["set_sha1"]  # which set: a set re-made at this path is another
     metrics = {"set": set_info, **result}
     run.write_json(METRICS_FILE, metrics)
     run.write_text("metrics.csv", metrics_csv(result))

@@ -12,6 +12,7 @@ manifest is a run still in progress (a condensation checkpoint) and is left out 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable
@@ -23,6 +24,7 @@ import pandas as pd
 
 from dcbench.errors import DcbenchError
 from dcbench.precision import LATER_DEFAULTS
+from dcbench.results.io import file_digest
 from dcbench.results.rundir import results_root
 
 #: What the readers accept: a results root (default: ``$DCBENCH_RESULTS`` or ``results``) or
@@ -267,6 +269,24 @@ def resolve_set_path(text: str | None, root: Path) -> Path | None:
     return next((c for c in candidates if c.is_file()), None)
 
 
+def same_set(info: dict[str, Any], set_path: Path) -> bool:
+    """Whether the file at ``set_path`` is the set an evaluation recorded (``info``: its
+    metrics' ``set``): the same content digest; older runs recorded none and count as the same."""
+    recorded = info.get("sha1")
+    return recorded is None or recorded == _digest(set_path)
+
+
+@functools.lru_cache(maxsize=1024)
+def _digest_cached(path: str, size: int, mtime_ns: int) -> str:
+    return file_digest(path)
+
+
+def _digest(path: Path) -> str:
+    """``file_digest``, computed once per file version (a report reads each set many times)."""
+    st = path.stat()
+    return _digest_cached(str(path.resolve()), st.st_size, st.st_mtime_ns)
+
+
 def condense_run_dir(set_path: Path) -> Path:
     """The condense run a set belongs to: its folder, or the folder above ``snapshots/``."""
     from dcbench.condense.job import SNAPSHOT_DIR
@@ -303,7 +323,8 @@ def load_evaluations(source: Source = None, dedupe: bool = True) -> pd.DataFrame
     ``index`` (which of the ``num_models``), ``accuracy`` (final-epoch test %, as recorded),
     the protocol's epochs/num_models/augment (the model's own, as resolved for it; older runs
     recorded one protocol for all), the evaluation seed, the set's condensation time
-    and the commands that made the set and the evaluation. With ``dedupe`` an identical
+    and the commands that made the set and the evaluation. An evaluation of a set since made
+    again at the same path (another content digest) is left out. With ``dedupe`` an identical
     evaluation repeated (same set, seed, protocol, model) counts once (the newest).
     """
     root = Path(source) if isinstance(source, str | Path) else results_root()
@@ -314,6 +335,8 @@ def load_evaluations(source: Source = None, dedupe: bool = True) -> pd.DataFrame
         protocol = metrics.get("protocol") or {}
         m = run.manifest or {}
         set_path = resolve_set_path(info.get("path"), root)
+        if set_path is not None and not same_set(info, set_path):
+            continue  # the set was made again since: this evaluation is of one no longer there
         cmanifest = _condense_manifest(set_path)
         per_run = {  # the same for every model trained in the run
             "run_id": run.run_id,

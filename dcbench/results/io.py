@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -55,3 +56,9 @@ def _clean(obj: Any) -> Any:
 
 def atomic_write_json(path: str | Path, obj: Any) -> Path:
     return atomic_write_text(path, json.dumps(_clean(obj), indent=2, sort_keys=False) + "\n")
+
+
+def file_digest(path: str | Path) -> str:
+    """A short content digest of a file (sha1, 16 hex digits): how an evaluation tells the set
+    it trained on from another set later saved at the same path."""
+    return hashlib.sha1(Path(path).read_bytes()).hexdigest()[:16]

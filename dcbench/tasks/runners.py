@@ -70,8 +70,9 @@ def _same_evaluation(metrics: dict[str, Any], spec: EvaluateConfig) -> bool:
 
 def find_evaluation(set_path: Path, spec: EvaluateConfig, seed: int,
                     root: Path | None = None) -> Path | None:
-    """An evaluate run of ``set_path`` with this protocol, seed and (at least) these models."""
-    from dcbench.report.runs import resolve_set_path
+    """An evaluate run of ``set_path`` (the file as it is now) with this protocol, seed and
+    (at least) these models."""
+    from dcbench.report.runs import resolve_set_path, same_set
 
     root = root or results_root()
     for metrics_path in sorted((root / "evaluate").glob("*/metrics.json")):
@@ -83,8 +84,9 @@ def find_evaluation(set_path: Path, spec: EvaluateConfig, seed: int,
             manifest = json.loads((run / "manifest.json").read_text())
         except (OSError, ValueError):
             continue
-        found = resolve_set_path((metrics.get("set") or {}).get("path"), root)
-        if found is None or not _same_file(found, set_path):
+        info = metrics.get("set") or {}
+        found = resolve_set_path(info.get("path"), root)
+        if found is None or not _same_file(found, set_path) or not same_set(info, set_path):
             continue
         if (manifest.get("seeds") or [None])[0] == seed and _same_evaluation(metrics, spec):
             return run

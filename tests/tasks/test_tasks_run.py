@@ -135,6 +135,34 @@ def test_an_evaluation_of_an_older_protocol_is_not_reused(tmp_path: Path, result
     assert again.exit_code == 0 and "evaluated already" not in again.output
 
 
+def test_an_evaluation_of_a_set_since_made_again_is_not_reused(tmp_path: Path,
+                                                               results: Path) -> None:
+    """A set saved again at the same path (another content digest) is another set: its old
+    evaluation is neither reused by the task nor pooled by the report."""
+    import json
+
+    import torch
+
+    from dcbench.condense.synthetic_set import SyntheticSet
+
+    path = write(tmp_path, {**TINY, "presets": {"quick": {"seeds": [0]}, "paper": {}}},
+                 "condense-one.yaml")
+    assert run(str(path)).exit_code == 0
+    (metrics_path,) = (results / "evaluate").glob("*/metrics.json")
+    set_path = Path(json.loads(metrics_path.read_text())["set"]["path"])
+    assert len(load_evaluations(results)) == 1
+    again = run(str(path))
+    assert "evaluated already" in again.output
+    sset = SyntheticSet.load(set_path)
+    SyntheticSet(sset.images + 0.5, sset.labels, sset.meta).save(set_path)
+    assert load_evaluations(results).empty  # the evaluation is of a set no longer there
+    third = run(str(path))
+    assert third.exit_code == 0 and "evaluated already" not in third.output
+    assert len(list((results / "evaluate").glob("*/metrics.json"))) == 2
+    assert len(load_evaluations(results)) == 1
+    assert torch.equal(SyntheticSet.load(set_path).images, sset.images + 0.5)
+
+
 def test_dry_run_changes_nothing(tmp_path: Path, results: Path) -> None:
     path = write(tmp_path, TINY, "condense-tiny.yaml")
     res = run(str(path), "--dry-run", "--preset", "paper")

@@ -42,6 +42,25 @@ def check_method_settings(settings: dict[str, dict[str, Any]], allowed: list[str
             make_config(method, preset, ipc, overrides)
 
 
+def changed_settings(method: str, preset: str, ipc: int, recorded: dict[str, Any],
+                     budget: bool = False) -> dict[str, Any]:
+    """The settings a set was made with (``recorded``: its manifest's ``settings``) that differ
+    from ``preset`` as it is *now*: a set made before a preset changed reads as that preset
+    with overrides, never as the preset. Neutral settings, later-added ones at their earlier
+    value and settings since removed are not differences; under a time ``budget`` neither is
+    the iteration cap the budget lifts to the paper's."""
+    import json
+
+    from dcbench.precision import LATER_DEFAULTS
+
+    now = json.loads(json.dumps(dataclasses.asdict(make_config(method, preset, ipc))))
+    if budget and "iterations" in now:
+        now["iterations"] = make_config(method, "paper", ipc).iterations
+    recorded = {**LATER_DEFAULTS, **recorded}
+    return {k: v for k, v in recorded.items()
+            if k in now and k not in NEUTRAL_SETTINGS and now[k] != v}
+
+
 @dataclass
 class CondenseConfig:
     """One condensation: which data, method, size, preset and seed, and the method's

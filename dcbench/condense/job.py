@@ -43,9 +43,42 @@ def run_name(dataset: str, method: str, ipc: int, preset: str, seed: int,
 
 
 def default_out(config: CondenseConfig, dataset_name: str) -> Path:
-    return results_root() / "condense" / run_name(
+    """``results/condense/<run name>``; when that folder holds a set made with other settings
+    (the preset has changed since it was made), ``<run name>-<digest of the settings>``, so
+    the older set stays where its results point and the new one gets a folder of its own."""
+    base = results_root() / "condense" / run_name(
         dataset_name, config.method, config.ipc, config.preset, config.seed, config.overrides,
         config.budget_minutes)
+    settings = json.loads(json.dumps(neutral_free(config.method_config())))
+    recorded = _recorded_settings(base)
+    if recorded is None or recorded == settings:
+        return base
+    digest = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
+    return base.with_name(f"{base.name}-{digest}")
+
+
+def _recorded_settings(run: Path) -> dict[str, Any] | None:
+    """The settings a condense run directory records: its ``config.json`` identity's, or for a
+    folder from before config.json its set's (None: nothing readable; such a folder is resumed
+    or refused by the checks of :func:`condense_job`)."""
+    try:
+        identity = json.loads((run / "config.json").read_text()).get("identity") or {}
+        settings = identity.get("settings")
+        return settings if isinstance(settings, dict) else None
+    except (OSError, ValueError, AttributeError):
+        pass
+    if not (run / SET_FILE).is_file():
+        return None
+    try:
+        return _set_settings(SyntheticSet.load(run / SET_FILE).meta)
+    except DcbenchError:
+        return None
+
+
+def _set_settings(meta: dict[str, Any]) -> dict[str, Any]:
+    """A saved set's settings (``hparams``) as an identity records them."""
+    return without_later_defaults({k: v for k, v in (meta.get("hparams") or {}).items()
+                                   if k not in NEUTRAL_SETTINGS})
 
 
 def condense_job(config: CondenseConfig, request: CondenseRequest,
@@ -140,8 +173,7 @@ def _remove_new(created: list[Path]) -> None:
 def _check_same(sset: SyntheticSet, config: CondenseConfig, request: CondenseRequest,
                 method_config: Any, path: Path) -> None:
     meta = sset.meta
-    got = without_later_defaults({k: v for k, v in (meta.get("hparams") or {}).items()
-                                  if k not in NEUTRAL_SETTINGS})
+    got = _set_settings(meta)
     same = (
         meta.get("method") == config.method and meta.get("dataset") == request.dataset.name
         and meta.get("ipc") == config.ipc and meta.get("seed") == config.seed

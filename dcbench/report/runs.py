@@ -316,6 +316,24 @@ def overrides_text(overrides: dict[str, Any] | None,
     return ",".join(f"{k}={v}" for k, v in sorted(items))
 
 
+def set_overrides(config: dict[str, Any]) -> str:
+    """``overrides_text`` of a condense run (its manifest's ``config``): the settings it was made
+    with that differ from its preset as the preset is now (a set made before a preset changed
+    does not pool into the new preset's rows), or for a record without ``settings`` the
+    overrides it recorded."""
+    from dcbench.condense.config import changed_settings
+
+    overrides, budget = config.get("overrides"), config.get("budget_minutes")
+    settings, method = config.get("settings"), config.get("method")
+    if isinstance(settings, dict) and method and config.get("preset") and config.get("ipc"):
+        try:
+            overrides = changed_settings(method, config["preset"], int(config["ipc"]), settings,
+                                         budget=budget is not None)
+        except DcbenchError:  # a method or preset this version no longer has
+            pass
+    return overrides_text(overrides, budget)
+
+
 def load_evaluations(source: Source = None, dedupe: bool = True) -> pd.DataFrame:
     """Every accuracy of every evaluate run, one row per trained model (long form).
 
@@ -348,8 +366,7 @@ def load_evaluations(source: Source = None, dedupe: bool = True) -> pd.DataFrame
             "set_run": condense_run_dir(set_path).name if set_path else None,
             "condense_time_s": info.get("wall_time_s"),
             "snapshot_minutes": info.get("snapshot_minutes"),
-            "overrides": overrides_text((cmanifest.get("config") or {}).get("overrides"),
-                                        (cmanifest.get("config") or {}).get("budget_minutes")),
+            "overrides": set_overrides(cmanifest.get("config") or {}),
             "eval_seed": (m.get("seeds") or [None])[0],
             "command": m.get("command"),
             "condense_command": cmanifest.get("command"),

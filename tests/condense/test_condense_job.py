@@ -87,6 +87,33 @@ def test_an_existing_set_made_otherwise_is_not_passed_off_as_done(
     assert existed
 
 
+def test_a_preset_changed_since_a_set_was_made_condenses_into_a_folder_of_its_own(
+    tiny_dataset, results: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After an upgrade changes a preset, the same command makes the new preset's set beside
+    the old one (whose results point at it) instead of refusing or reusing it."""
+    import dataclasses
+
+    from dcbench.condense.dc import DCConfig
+
+    def preset_with(iterations: int):
+        return classmethod(lambda cls, name, ipc: dataclasses.replace(
+            DCConfig(), **{**TINY, "iterations": iterations}))
+
+    monkeypatch.setattr(DCConfig, "preset", preset_with(2))
+    old, _ = job("dc", request(tiny_dataset), "quick", {})
+    old_bytes = old.read_bytes()
+    monkeypatch.setattr(DCConfig, "preset", preset_with(3))
+    new, existed = job("dc", request(tiny_dataset), "quick", {})
+    assert not existed and new.parent.name.startswith(old.parent.name + "-")
+    assert old.read_bytes() == old_bytes
+    assert SyntheticSet.load(new).meta["iterations_done"] == 3
+    assert job("dc", request(tiny_dataset), "quick", {}) == (new, True)
+    (old.parent / "config.json").unlink()  # a folder from before config.json: its set says
+    monkeypatch.setattr(DCConfig, "preset", preset_with(2))
+    assert job("dc", request(tiny_dataset), "quick", {}) == (old, True)
+
+
 def test_a_set_made_before_the_precision_setting_is_still_the_fp32_set(
     tiny_dataset, tmp_path: Path
 ) -> None:

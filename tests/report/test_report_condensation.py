@@ -148,3 +148,27 @@ def test_a_time_budget_counts_as_a_changed_setting() -> None:
     assert overrides_text({}, 60.0) == "budget_minutes=60"
     assert overrides_text({"precision": "bf16"}, 7.5) == "budget_minutes=7.5,precision=bf16"
     assert overrides_text(None) == ""
+
+
+def test_a_set_made_before_its_preset_changed_reads_as_overridden() -> None:
+    """Overrides are measured against the preset as it is now: a set recorded with other
+    settings (e.g. an older quick preset's iterations) never pools into the preset's rows."""
+    import dataclasses
+
+    from dcbench.condense.config import make_config
+    from dcbench.report.runs import set_overrides
+
+    quick = dataclasses.asdict(make_config("dm", "quick", 10))
+    config = {"method": "dm", "preset": "quick", "ipc": 10, "overrides": {}, "settings": quick}
+    assert set_overrides(config) == ""
+    older = {**config, "settings": {**quick, "iterations": quick["iterations"] + 7,
+                                    "compile": not quick["compile"], "removed_key": 1}}
+    assert set_overrides(older) == f"iterations={quick['iterations'] + 7}"
+    without_precision = {k: v for k, v in quick.items() if k != "precision"}
+    assert set_overrides({**config, "settings": without_precision}) == ""  # earlier: fp32
+    paper_cap = make_config("dm", "paper", 10).iterations
+    budget = {**config, "budget_minutes": 60,
+              "settings": {**quick, "iterations": paper_cap}}
+    assert set_overrides(budget) == "budget_minutes=60"  # the budget lifts the cap
+    assert set_overrides({"overrides": {"iterations": 3}}) == "iterations=3"  # no settings
+    assert set_overrides({**config, "method": "gone", "overrides": {"x": 1}}) == "x=1"

@@ -78,11 +78,13 @@ def snapshot_files(folder: Path) -> list[Path]:
 class Snapshots:
     """Saves the set at the first iteration end after each of ``request.snapshot_minutes`` of
     condensation (wall time summed across resumes, so a budget passed before an interruption
-    is not saved twice); each file records its iteration and wall time."""
+    is not saved twice); each file records its iteration and wall time, and the method's own
+    metadata as the final set does (e.g. the DSA strategy its evaluation augments with)."""
 
     def __init__(self, request: CondenseRequest, method: str, config: Any,
-                 wall_before: float) -> None:
+                 wall_before: float, extra_meta: dict[str, Any] | None = None) -> None:
         self.request, self.method, self.config = request, method, config
+        self.extra_meta = dict(extra_meta or {})
         self.left = sorted(m for m in request.snapshot_minutes if m * 60 > wall_before)
         if self.left and request.snapshot_dir is None:
             raise ValueError("snapshot_minutes needs request.snapshot_dir")
@@ -92,6 +94,7 @@ class Snapshots:
         while self.left and wall >= self.left[0] * 60:
             minutes = self.left.pop(0)
             meta = base_meta(self.request, self.method, self.config)
+            meta.update(self.extra_meta)
             meta.update(snapshot_minutes=minutes, iterations_done=done,
                         wall_time_s=round(wall, 3), loss_history=list(history),
                         iteration_s=list(seconds))
@@ -121,7 +124,7 @@ def run_iterations(method: str, request: CondenseRequest, config: Any, engine: E
                        + ("" if budget is None else f", {budget:g} min budget"),
                        enabled=request.progress)
     guard = DivergenceGuard(method, config.lr_img, engine.real_std(), max_std_ratio)
-    snapshots = Snapshots(request, method, config, wall_before)
+    snapshots = Snapshots(request, method, config, wall_before, extra_meta)
     budget_s = math.inf if request.budget_minutes is None else request.budget_minutes * 60
     done = start
     # a run resumed after its budget had passed makes no further iteration

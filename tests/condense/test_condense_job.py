@@ -148,6 +148,27 @@ def test_snapshots_are_saved_after_their_minutes_of_condensation(
         load(CondenseConfig, {"method": "dc", "snapshot_minutes": [5, -1]})
 
 
+def test_a_snapshot_carries_the_method_metadata_its_evaluation_needs(
+    tiny_dataset, tmp_path: Path
+) -> None:
+    """A DM snapshot records the DSA strategy it was condensed with, as the final set does
+    (evaluation augments with it; without it the dataset's default was used)."""
+    out = tmp_path / "run"
+    config = load(CondenseConfig, {
+        "dataset": tiny_dataset.name, "method": "dm", "ipc": 1, "seed": 0,
+        "method_settings": {"dm": {"model": "convnet:width=8:depth=1", "iterations": 2,
+                                   "batch_real": 4, "compile": False,
+                                   "strategy": "color_crop"}},
+        "snapshot_minutes": "1e-9"})
+    path, _ = condense_job(config, request(tiny_dataset), out)
+    final = SyntheticSet.load(path).meta
+    (snap,) = (out / "snapshots").glob("set-*.pt")
+    meta = SyntheticSet.load(snap).meta
+    assert final["dsa_strategy"] == "color_crop"
+    assert meta["dsa_strategy"] == final["dsa_strategy"]
+    assert meta["deviations"] == final["deviations"]
+
+
 def test_a_corrupt_finished_set_is_reported(tiny_dataset, tmp_path: Path) -> None:
     out = tmp_path / "run"
     out.mkdir()

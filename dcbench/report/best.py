@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from dcbench.errors import DcbenchError
-from dcbench.report.condensation import aggregate
+from dcbench.report.condensation import GROUP, aggregate, whole_sets
 from dcbench.report.curves import curve_frame
 from dcbench.report.render import fmt_stat
 
@@ -49,7 +49,7 @@ class Option:
     mean: float
     std: float
     n: int
-    source: str  # "preset" or "curve"
+    source: str  # "preset", "set" (a preset with overrides) or "curve"
     sets: int = 1
     budget: float | None = None  # the snapshot's (or the run's) minutes of condensation
 
@@ -61,8 +61,8 @@ class Option:
 
     def by_budget(self) -> bool:
         """Remade by its time budget: a curve point pooled over sets that reached different
-        iteration counts."""
-        return self.iterations is not None and self.sets > 1 and self.budget is not None
+        iteration counts, or a budget's final set whose iterations the row does not hold."""
+        return self.budget is not None and (self.iterations is None or self.sets > 1)
 
     def settings(self) -> dict[str, str]:
         """The method settings to ``--set``: the overrides, and a curve point's iterations
@@ -94,7 +94,9 @@ class Option:
 
 
 def options(evals: pd.DataFrame, dataset: str, ipc: int) -> list[Option]:
-    """Every measured option for ``dataset`` at ``ipc``: curve points and preset rows."""
+    """Every measured option for ``dataset`` at ``ipc``: curve points, and whole sets pooled
+    per preset and overrides (a preset's rows, and sets made with changed settings — e.g. an
+    earlier release's preset, which now reads as overrides)."""
     found: list[Option] = []
     curves = curve_frame(evals)
     for _, r in curves[(curves["dataset"] == dataset) & (curves["ipc"] == ipc)].iterrows():
@@ -108,13 +110,17 @@ def options(evals: pd.DataFrame, dataset: str, ipc: int) -> list[Option]:
         found.append(Option(dataset, r["method"], ipc, r["preset"], overrides,
                             float(r["minutes"]), int(round(r["iterations"])), float(r["mean"]),
                             float(r["std"]), int(r["n"]), "curve", int(r["sets"]), budget))
-    agg = aggregate(evals)
+    sets = whole_sets(evals).assign(overrides=lambda f: f["overrides"].fillna(""))
+    agg = aggregate(sets, by=[*GROUP, "overrides"], standard_only=False)
     for _, r in agg[(agg["dataset"] == dataset) & (agg["ipc"] == ipc)].iterrows():
         seconds = r["condense_time_s"]
         if not _number(seconds):
             continue
-        found.append(Option(dataset, r["method"], ipc, r["preset"], "", float(seconds) / 60,
-                            None, float(r["mean"]), float(r["std"]), int(r["n"]), "preset"))
+        budget = parse_overrides(r["overrides"]).get("budget_minutes")
+        found.append(Option(dataset, r["method"], ipc, r["preset"], r["overrides"],
+                            float(seconds) / 60, None, float(r["mean"]), float(r["std"]),
+                            int(r["n"]), "preset" if not r["overrides"] else "set",
+                            int(r["sets"]), None if budget is None else float(budget)))
     return found
 
 

@@ -39,20 +39,23 @@ def known_first(values: Iterable, known: Sequence) -> list:
     return [k for k in known if k in found] + sorted(found - set(known))
 
 
-def standard_sets(evals: pd.DataFrame) -> pd.DataFrame:
-    """The evaluations that belong in a preset's rows: sets made with the preset as it is (no
-    overridden setting that changes a set, e.g. ``--set dc.precision=bf16``), and not a
-    snapshot nor the final set of a run that kept snapshots (points of accuracy-vs-time
-    curves, see curves.py, made with their own schedules)."""
-    if evals.empty:
+def whole_sets(evals: pd.DataFrame) -> pd.DataFrame:
+    """The evaluations of sets that are not points of an accuracy-vs-time curve: neither a
+    snapshot nor the final set of a run that kept snapshots (see curves.py)."""
+    if evals.empty or "snapshot_minutes" not in evals:
         return evals
-    keep = pd.Series(True, index=evals.index)
-    if "overrides" in evals:
-        keep &= evals["overrides"].fillna("") == ""
-    if "snapshot_minutes" in evals:
-        curve_runs = set(evals.loc[evals["snapshot_minutes"].notna(), "set_run"])
-        keep &= evals["snapshot_minutes"].isna() & ~evals["set_run"].isin(curve_runs)
-    return evals[keep]
+    curve_runs = set(evals.loc[evals["snapshot_minutes"].notna(), "set_run"])
+    return evals[evals["snapshot_minutes"].isna() & ~evals["set_run"].isin(curve_runs)]
+
+
+def standard_sets(evals: pd.DataFrame) -> pd.DataFrame:
+    """The evaluations that belong in a preset's rows: :func:`whole_sets` made with the preset
+    as it is (no overridden setting that changes a set, e.g. ``--set dc.precision=bf16``, nor
+    a set of an earlier release's preset)."""
+    evals = whole_sets(evals)
+    if evals.empty or "overrides" not in evals:
+        return evals
+    return evals[evals["overrides"].fillna("") == ""]
 
 
 def aggregate(evals: pd.DataFrame, by: Sequence[str] = GROUP,

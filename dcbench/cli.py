@@ -77,7 +77,9 @@ def cli() -> None:
                    "is raised to the paper's unless --set). The set records the iterations it "
                    "got; --set METHOD.iterations=N remakes it without a clock.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="Run directory (default results/condense/<dataset>-<method>-ipc..-seed..).")
+              help="Run directory (default results/condense/<dataset>-<method>-ipc..-seed..; "
+                   "with a digest of the settings appended when that folder holds a set made "
+                   "with another release's preset).")
 @data_options
 @runtime_options
 @user_errors

@@ -40,6 +40,9 @@ class CondenseRequest:
     #: Stop at the first iteration end after these many minutes of condensation (summed
     #: across resumes) and return the set as it is then; iterative methods only.
     budget_minutes: float | None = None
+    #: Recorded in every snapshot as it is saved (the run's preset), so a snapshot file is
+    #: written once: its content digest identifies it to its evaluations.
+    snapshot_meta: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def class_list(self) -> list[int]:
         return list(range(self.dataset.num_classes)) if self.classes is None else self.classes

@@ -2,7 +2,9 @@
 
 The directory name is derived from the :class:`CondenseConfig` (dataset, method, ipc, preset,
 seed and a hash of any overridden settings), so re-running the same command finds the
-checkpoint and resumes, and a finished set is never recomputed or overwritten.
+checkpoint and resumes, and a finished set is never recomputed or overwritten. When a preset
+has changed since that folder's set was made, the new set goes to the name plus a digest of
+its settings (:func:`default_out`), so the older set stays where its evaluations point.
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ def run_name(dataset: str, method: str, ipc: int, preset: str, seed: int,
 def default_out(config: CondenseConfig, dataset_name: str) -> Path:
     """``results/condense/<run name>``; when that folder holds a set made with other settings
     (the preset has changed since it was made), ``<run name>-<digest of the settings>``, so
-    the older set stays where its results point and the new one gets a folder of its own."""
+    the older set stays where its results point and the new one gets a folder of its own
+    (re-running the command then finds that folder: the digest is of the settings)."""
     base = results_root() / "condense" / run_name(
         dataset_name, config.method, config.ipc, config.preset, config.seed, config.overrides,
         config.budget_minutes)
@@ -63,8 +66,8 @@ def _recorded_settings(run: Path) -> dict[str, Any] | None:
     or refused by the checks of :func:`condense_job`)."""
     try:
         identity = json.loads((run / "config.json").read_text()).get("identity") or {}
-        settings = identity.get("settings")
-        return settings if isinstance(settings, dict) else None
+        if isinstance(identity.get("settings"), dict):
+            return identity["settings"]
     except (OSError, ValueError, AttributeError):
         pass
     if not (run / SET_FILE).is_file():
@@ -83,7 +86,7 @@ def _set_settings(meta: dict[str, Any]) -> dict[str, Any]:
 
 def condense_job(config: CondenseConfig, request: CondenseRequest,
                  out: Path | None = None) -> tuple[Path, bool]:
-    """Condense into ``out`` (default ``results/condense/<run name>``).
+    """Condense into ``out`` (default :func:`default_out`).
 
     ``request`` carries the loaded dataset, device and progress; ``config`` everything else.
     Returns (path of the set, whether it already existed). Settings and the output location
@@ -112,6 +115,7 @@ def condense_job(config: CondenseConfig, request: CondenseRequest,
     request.snapshot_minutes = list(config.snapshot_minutes)
     request.snapshot_dir = run.file(SNAPSHOT_DIR)
     request.budget_minutes = config.budget_minutes
+    request.snapshot_meta = {"preset": config.preset}
     t0 = time.perf_counter()
     try:
         sset = cls().run(request, method_config)
@@ -123,10 +127,11 @@ def condense_job(config: CondenseConfig, request: CondenseRequest,
         raise
     sset.meta["preset"] = config.preset
     sset.save(set_path)
-    for snap in snapshot_files(request.snapshot_dir):  # they share the preset
+    for snap in snapshot_files(request.snapshot_dir):  # saved by an older release: no preset
         early = SyntheticSet.load(snap)
-        early.meta["preset"] = config.preset
-        early.save(snap)
+        if "preset" not in early.meta:
+            early.meta["preset"] = config.preset
+            early.save(snap)
     run.write_manifest(
         record, seeds=[config.seed],
         wall_time_s=time.perf_counter() - t0,

@@ -95,6 +95,7 @@ class Snapshots:
             minutes = self.left.pop(0)
             meta = base_meta(self.request, self.method, self.config)
             meta.update(self.extra_meta)
+            meta.update(self.request.snapshot_meta)
             meta.update(snapshot_minutes=minutes, iterations_done=done,
                         wall_time_s=round(wall, 3), loss_history=list(history),
                         iteration_s=list(seconds))

@@ -68,7 +68,7 @@ class Option:
         """The method settings to ``--set``: the overrides, and a curve point's iterations
         (the set is remade without a clock) unless it is remade by its budget."""
         out = self.overridden()
-        if self.by_budget():
+        if self.by_budget() and self.iterations is not None:  # the points' count differs
             out.pop("iterations", None)
         elif self.iterations is not None:
             out["iterations"] = str(self.iterations)

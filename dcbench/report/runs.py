@@ -243,7 +243,7 @@ def load_condense(source: Source = None) -> pd.DataFrame:
             **{key: c.get(key) for key in ("dataset", "method", "ipc", "preset")},
             "seed": (m.get("seeds") or [None])[0],
             # a time budget changes the set like an override (see overrides_text)
-            "overrides": {**(c.get("overrides") or {}),
+            "overrides": {**changed_from_preset(c),
                           **({"budget_minutes": c["budget_minutes"]}
                              if c.get("budget_minutes") is not None else {})},
             "condense_time_s": m.get("condensation_wall_time_s", m.get("wall_time_s")),
@@ -269,22 +269,34 @@ def resolve_set_path(text: str | None, root: Path) -> Path | None:
     return next((c for c in candidates if c.is_file()), None)
 
 
-def same_set(info: dict[str, Any], set_path: Path) -> bool:
-    """Whether the file at ``set_path`` is the set an evaluation recorded (``info``: its
-    metrics' ``set``): the same content digest; older runs recorded none and count as the same."""
-    recorded = info.get("sha1")
+def same_set(info: dict[str, Any], set_path: Path, run: Path | None = None) -> bool:
+    """Whether the file at ``set_path`` is the set an evaluation recorded: the same content
+    digest, from its metrics' ``set`` (``info``) or, for runs from before metrics held it,
+    the identity in the run's config.json (``run``); runs that recorded none count as the
+    same."""
+    recorded = info.get("sha1") or (_identity_sha1(run) if run is not None else None)
     return recorded is None or recorded == _digest(set_path)
 
 
+def _identity_sha1(run: Path) -> str | None:
+    try:
+        identity = json.loads((run / CONFIG).read_text()).get("identity") or {}
+    except (OSError, ValueError, AttributeError):
+        return None
+    return identity.get("set_sha1") if isinstance(identity, dict) else None
+
+
 @functools.lru_cache(maxsize=1024)
-def _digest_cached(path: str, size: int, mtime_ns: int) -> str:
+def _digest_cached(path: str, inode: int, size: int, mtime_ns: int, ctime_ns: int) -> str:
     return file_digest(path)
 
 
 def _digest(path: Path) -> str:
-    """``file_digest``, computed once per file version (a report reads each set many times)."""
+    """``file_digest``, computed once per file version (a report reads each set many times;
+    a set saved again is a new inode, by the atomic rename)."""
     st = path.stat()
-    return _digest_cached(str(path.resolve()), st.st_size, st.st_mtime_ns)
+    return _digest_cached(str(path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns,
+                          st.st_ctime_ns)
 
 
 def condense_run_dir(set_path: Path) -> Path:
@@ -316,14 +328,13 @@ def overrides_text(overrides: dict[str, Any] | None,
     return ",".join(f"{k}={v}" for k, v in sorted(items))
 
 
-def set_overrides(config: dict[str, Any]) -> str:
-    """``overrides_text`` of a condense run (its manifest's ``config``): the settings it was made
-    with that differ from its preset as the preset is now (a set made before a preset changed
-    does not pool into the new preset's rows), or for a record without ``settings`` the
-    overrides it recorded."""
+def changed_from_preset(config: dict[str, Any]) -> dict[str, Any]:
+    """The settings a condense run (its ``config``) was made with that differ from its preset
+    as the preset is now (a set made before a preset changed does not pool into the new
+    preset's rows), or for a record without ``settings`` the overrides it recorded."""
     from dcbench.condense.config import changed_settings
 
-    overrides, budget = config.get("overrides"), config.get("budget_minutes")
+    overrides, budget = config.get("overrides") or {}, config.get("budget_minutes")
     settings, method = config.get("settings"), config.get("method")
     if isinstance(settings, dict) and method and config.get("preset") and config.get("ipc"):
         try:
@@ -331,7 +342,12 @@ def set_overrides(config: dict[str, Any]) -> str:
                                          budget=budget is not None)
         except DcbenchError:  # a method or preset this version no longer has
             pass
-    return overrides_text(overrides, budget)
+    return dict(overrides)
+
+
+def set_overrides(config: dict[str, Any]) -> str:
+    """:func:`overrides_text` of a condense run's :func:`changed_from_preset` and budget."""
+    return overrides_text(changed_from_preset(config), config.get("budget_minutes"))
 
 
 def load_evaluations(source: Source = None, dedupe: bool = True) -> pd.DataFrame:
@@ -353,7 +369,7 @@ def load_evaluations(source: Source = None, dedupe: bool = True) -> pd.DataFrame
         protocol = metrics.get("protocol") or {}
         m = run.manifest or {}
         set_path = resolve_set_path(info.get("path"), root)
-        if set_path is not None and not same_set(info, set_path):
+        if set_path is not None and not same_set(info, set_path, run.path):
             continue  # the set was made again since: this evaluation is of one no longer there
         cmanifest = _condense_manifest(set_path)
         per_run = {  # the same for every model trained in the run

@@ -86,7 +86,7 @@ def find_evaluation(set_path: Path, spec: EvaluateConfig, seed: int,
             continue
         info = metrics.get("set") or {}
         found = resolve_set_path(info.get("path"), root)
-        if found is None or not _same_file(found, set_path) or not same_set(info, set_path):
+        if found is None or not _same_file(found, set_path) or not same_set(info, set_path, run):
             continue
         if (manifest.get("seeds") or [None])[0] == seed and _same_evaluation(metrics, spec):
             return run

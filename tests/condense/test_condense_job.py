@@ -129,8 +129,13 @@ def test_a_set_made_before_the_precision_setting_is_still_the_fp32_set(
 
 
 def test_snapshots_are_saved_after_their_minutes_of_condensation(
-    tiny_dataset, tmp_path: Path
+    tiny_dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    saved: list[str] = []
+    save = SyntheticSet.save
+    monkeypatch.setattr(SyntheticSet, "save",
+                        lambda self, path, **kw: saved.append(Path(path).name)
+                        or save(self, path, **kw))
     out = tmp_path / "run"
     config = load(CondenseConfig, {
         "dataset": tiny_dataset.name, "method": "dc", "ipc": 1, "seed": 0,
@@ -138,6 +143,8 @@ def test_snapshots_are_saved_after_their_minutes_of_condensation(
     path, _ = condense_job(config, request(tiny_dataset), out)
     snaps = sorted((out / "snapshots").glob("set-*.pt"))
     assert [p.name for p in snaps] == ["set-1e-09min.pt", "set-2e-09min.pt"]  # 600 min: never
+    # each written once, with its preset: its digest stays what its evaluations record
+    assert sorted(saved) == ["set-1e-09min.pt", "set-2e-09min.pt", "set.pt"]
     final = SyntheticSet.load(path)
     for snap in snaps:
         meta = SyntheticSet.load(snap).meta

@@ -141,6 +141,8 @@ def table1_frame(evals: pd.DataFrame, preset: str) -> pd.DataFrame:
                     "mean": ours.get("mean", nan), "std": ours.get("std", nan),
                     "paper_mean": paper_mean, "paper_std": paper_std,
                     "epochs": ours.get("epochs", []), "commands": ours.get("commands", []),
+                    "condense_min": (ours["condense_time_s"] / 60
+                                     if ours.get("condense_time_s") is not None else nan),
                 })
     frame = pd.DataFrame(rows)
     frame["diff"] = frame["mean"] - frame["paper_mean"]

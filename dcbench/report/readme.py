@@ -31,9 +31,10 @@ def _condensation_rows(table1: Table | None) -> list[list[str]]:
         cells = []
         for r in g.sort_values("mean", ascending=False).itertuples():
             paper = f"; paper {r.paper_mean:.1f}" if pd.notna(r.paper_mean) else ""
+            took = f", {r.condense_min:.1f} min" if pd.notna(r.condense_min) else ""
             spread = r.std if r.n > 1 else None  # one model: no spread to show
             cells.append(f"{pub.method_label(r.method)} {fmt_stat(r.mean, spread)} "
-                         f"(n={int(r.n)}{paper})")
+                         f"(n={int(r.n)}{took}{paper})")
         rows.append([f"{pub.dataset_label(ds)}, ConvNet, ipc {ipc}", ", ".join(cells),
                      f"[results/tables/{table1.name}.md](results/tables/{table1.name}.md)"])
     return rows

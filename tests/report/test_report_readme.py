@@ -32,6 +32,8 @@ def test_rows_come_from_the_results_and_benchmarks(fixture_results: Path, tmp_pa
     table1 = next(t for t in all_tables(fixture_results, evals) if t.name == "table1-quick")
     dc = table1.data[(table1.data["method"] == "dc") & (table1.data["n"] > 0)].iloc[0]
     assert f"DC {dc['mean']:.1f} ± {dc['std']:.1f} (n={int(dc['n'])}" in block
+    assert dc["condense_min"] > 0  # each row says how long its set took to condense
+    assert f"(n={int(dc['n'])}, {dc['condense_min']:.1f} min" in block
     assert "2.50× at ipc 1, same matching loss" in block
     assert "Final: condensed" in block  # the continual fixture run's final accuracy
 

@@ -35,6 +35,10 @@ def test_rows_come_from_the_results_and_benchmarks(fixture_results: Path, tmp_pa
     assert dc["condense_min"] > 0  # each row says how long its set took to condense
     assert f"(n={int(dc['n'])}, {dc['condense_min']:.1f} min" in block
     assert "2.50× at ipc 1, same matching loss" in block
+    paper = evals.assign(preset=evals["preset"].where(evals["method"] != "dc", "paper"))
+    with_paper = measured_block(all_tables(fixture_results, paper), bench)
+    assert "ConvNet, ipc 1, paper preset | DC " in with_paper  # a paper-preset run has its row
+    assert "ipc 1, paper preset" not in block
     assert "Final: condensed" in block  # the continual fixture run's final accuracy
 
 

@@ -35,17 +35,21 @@ def precision_frame(evals: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     frame = evals.assign(overrides=evals["overrides"].fillna(""),
                          precision=evals["precision"].fillna("fp32"))
+    items = frame["overrides"].map(lambda text: [i for i in text.split(",") if i])
+    # the set's other overrides (an earlier preset's iterations, say) pair like with like
+    frame = frame.assign(condensed_bf16=items.map(lambda i: "precision=bf16" in i),
+                         rest=items.map(lambda i: ",".join(x for x in i
+                                                           if not x.startswith("precision="))))
     rows = []
-    plain = frame[frame["overrides"] == ""]
-    for _, g in plain.groupby(["set_path", *PAIR_KEY], sort=True):
+    for _, g in frame.groupby(["set_path", *PAIR_KEY], sort=True):  # one file, two trainings
         fp32, bf16 = g[g["precision"] == "fp32"], g[g["precision"] == "bf16"]
         if len(fp32) and len(bf16):
             rows.append(("training", g.iloc[0], _stat(fp32), _stat(bf16)))
-    condensed_bf16 = frame[(frame["overrides"] == "precision=bf16")
-                           & (frame["precision"] == "fp32")]
-    for key, g in condensed_bf16.groupby([*UNIT, *PAIR_KEY], sort=True):
-        mask = (plain["precision"] == "fp32")
-        for col, value in zip([*UNIT, *PAIR_KEY], key, strict=True):
+    plain = frame[~frame["condensed_bf16"] & (frame["precision"] == "fp32")]
+    condensed_bf16 = frame[frame["condensed_bf16"] & (frame["precision"] == "fp32")]
+    for key, g in condensed_bf16.groupby([*UNIT, *PAIR_KEY, "rest"], sort=True):
+        mask = pd.Series(True, index=plain.index)
+        for col, value in zip([*UNIT, *PAIR_KEY, "rest"], key, strict=True):
             mask &= plain[col] == value
         if mask.any():
             rows.append(("condensation", g.iloc[0], _stat(plain[mask]), _stat(g)))

@@ -28,3 +28,20 @@ def test_training_and_condensation_pairs(fixture_results: Path, tmp_path: Path) 
     assert table.rows[0][-1] == "no" and table.rows[0][0] == "condensation"
     block = measured_block([table], tmp_path)
     assert "bf16 condensation, Random ipc 1" in block and "NOT within 1 std" in block
+
+
+def test_sets_of_an_earlier_preset_pair_like_with_like(fixture_results: Path) -> None:
+    """Sets whose other overrides agree (e.g. an earlier preset's iterations) still pair: the
+    bf16 set against the fp32 set with the same other settings, never against another's."""
+    evals = load_evaluations(fixture_results)
+    rnd = evals[(evals["method"] == "random") & (evals["seed"] == 0)]
+    older = rnd.assign(overrides="iterations=7", set_path="old/set.pt")
+    older_bf16 = rnd.assign(overrides="iterations=7,precision=bf16", set_path="old16/set.pt",
+                            accuracy=rnd["accuracy"] - 3.0)
+    older_trained_bf16 = older.assign(precision="bf16")
+    frame = precision_frame(pd.concat([older, older_bf16, older_trained_bf16],
+                                      ignore_index=True))
+    assert sorted(frame["kind"]) == ["condensation", "training"]
+    condensed = frame[frame["kind"] == "condensation"].iloc[0]
+    assert abs(condensed["diff"] + 3.0) < 1e-9
+    assert precision_frame(pd.concat([rnd, older_bf16], ignore_index=True)).empty  # unlike

@@ -9,6 +9,7 @@ unit of a condense task file run with.
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,8 +50,6 @@ def changed_settings(method: str, preset: str, ipc: int, recorded: dict[str, Any
     with overrides, never as the preset. Neutral settings, later-added ones at their earlier
     value and settings since removed are not differences; under a time ``budget`` neither is
     the iteration cap the budget lifts to the paper's."""
-    import json
-
     from dcbench.precision import LATER_DEFAULTS
 
     now = json.loads(json.dumps(dataclasses.asdict(make_config(method, preset, ipc))))
@@ -124,8 +123,11 @@ NEUTRAL_SETTINGS = ("compile", "checkpoint_every")
 
 def neutral_free(method_config: Any) -> dict[str, Any]:
     """The settings that make the set, without the neutral ones and without later-added ones at
-    the value earlier sets had (so their checkpoints and sets still match)."""
+    the value earlier sets had (so their checkpoints and sets still match): of a method's
+    config, or of settings as a set recorded them (its ``hparams``)."""
     from dcbench.precision import without_later_defaults
 
-    return without_later_defaults({k: v for k, v in dataclasses.asdict(method_config).items()
+    settings = (method_config if isinstance(method_config, dict)
+                else dataclasses.asdict(method_config))
+    return without_later_defaults({k: v for k, v in settings.items()
                                    if k not in NEUTRAL_SETTINGS})

@@ -18,14 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from dcbench.condense.base import CONDENSERS, CondenseRequest, check_request
-from dcbench.condense.config import NEUTRAL_SETTINGS, CondenseConfig, neutral_free
+from dcbench.condense.config import CondenseConfig, neutral_free
 from dcbench.condense.estimate import describe, passes, seconds_per_pass
 from dcbench.condense.loop import snapshot_files
 from dcbench.condense.synthetic_set import SyntheticSet
 from dcbench.errors import DcbenchError
-from dcbench.precision import without_later_defaults
 from dcbench.results import RunDir, results_root
-from dcbench.results.rundir import slug
+from dcbench.results.rundir import saved_identity, slug
 
 SET_FILE = "set.pt"
 CHECKPOINT_FILE = "checkpoint.pt"
@@ -64,24 +63,15 @@ def _recorded_settings(run: Path) -> dict[str, Any] | None:
     """The settings a condense run directory records: its ``config.json`` identity's, or for a
     folder from before config.json its set's (None: nothing readable; such a folder is resumed
     or refused by the checks of :func:`condense_job`)."""
-    try:
-        identity = json.loads((run / "config.json").read_text()).get("identity") or {}
-        if isinstance(identity.get("settings"), dict):
-            return identity["settings"]
-    except (OSError, ValueError, AttributeError):
-        pass
+    settings = (saved_identity(run) or {}).get("settings")
+    if isinstance(settings, dict):
+        return settings
     if not (run / SET_FILE).is_file():
         return None
     try:
-        return _set_settings(SyntheticSet.load(run / SET_FILE).meta)
+        return neutral_free(SyntheticSet.load(run / SET_FILE).meta.get("hparams") or {})
     except DcbenchError:
         return None
-
-
-def _set_settings(meta: dict[str, Any]) -> dict[str, Any]:
-    """A saved set's settings (``hparams``) as an identity records them."""
-    return without_later_defaults({k: v for k, v in (meta.get("hparams") or {}).items()
-                                   if k not in NEUTRAL_SETTINGS})
 
 
 def condense_job(config: CondenseConfig, request: CondenseRequest,
@@ -178,7 +168,7 @@ def _remove_new(created: list[Path]) -> None:
 def _check_same(sset: SyntheticSet, config: CondenseConfig, request: CondenseRequest,
                 method_config: Any, path: Path) -> None:
     meta = sset.meta
-    got = _set_settings(meta)
+    got = neutral_free(meta.get("hparams") or {})
     same = (
         meta.get("method") == config.method and meta.get("dataset") == request.dataset.name
         and meta.get("ipc") == config.ipc and meta.get("seed") == config.seed

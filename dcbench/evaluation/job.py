@@ -27,6 +27,7 @@ from dcbench.results.rundir import (
     check_location,
     make_dirs,
     results_root,
+    saved_identity,
 )
 from dcbench.results.stats import mean_std
 
@@ -177,11 +178,7 @@ def unfinished_run(set_path: Path, config: EvaluateConfig, seed: int,
         run = config_file.parent
         if (run / MANIFEST_FILE).exists() or is_running(run):
             continue
-        try:
-            saved = json.loads(config_file.read_text()).get("identity")
-        except (OSError, ValueError, AttributeError):
-            continue
-        if saved == mine:
+        if saved_identity(run) == mine:
             return run
     return None
 

@@ -25,7 +25,7 @@ import pandas as pd
 from dcbench.errors import DcbenchError
 from dcbench.precision import LATER_DEFAULTS
 from dcbench.results.io import file_digest
-from dcbench.results.rundir import results_root
+from dcbench.results.rundir import results_root, saved_identity
 
 #: What the readers accept: a results root (default: ``$DCBENCH_RESULTS`` or ``results``) or
 #: run directories.
@@ -274,16 +274,9 @@ def same_set(info: dict[str, Any], set_path: Path, run: Path | None = None) -> b
     digest, from its metrics' ``set`` (``info``) or, for runs from before metrics held it,
     the identity in the run's config.json (``run``); runs that recorded none count as the
     same."""
-    recorded = info.get("sha1") or (_identity_sha1(run) if run is not None else None)
+    recorded = info.get("sha1") or ((saved_identity(run) or {}).get("set_sha1")
+                                    if run is not None else None)
     return recorded is None or recorded == _digest(set_path)
-
-
-def _identity_sha1(run: Path) -> str | None:
-    try:
-        identity = json.loads((run / CONFIG).read_text()).get("identity") or {}
-    except (OSError, ValueError, AttributeError):
-        return None
-    return identity.get("set_sha1") if isinstance(identity, dict) else None
 
 
 @functools.lru_cache(maxsize=1024)

@@ -188,3 +188,13 @@ class RunDir:
     def __str__(self) -> str:
         return str(self.path)
 
+
+def saved_identity(run_path: str | Path) -> dict[str, Any] | None:
+    """The identity a run directory's config.json records (None: no readable one), for the
+    lookups that match runs by what they hold without opening them."""
+    try:
+        saved = json.loads((Path(run_path) / CONFIG_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    identity = saved.get("identity") if isinstance(saved, dict) else None
+    return identity if isinstance(identity, dict) else None

@@ -57,17 +57,18 @@ def cli(args: list[str], results: Path, threads: int) -> None:
 
 
 def cli_dc(ipc: int, iterations: int, threads: int, work: Path, method: str = "dc",
-           extra: tuple[str, ...] = ()) -> dict:
-    out = work / f"{method}-ipc{ipc}{'-' + '-'.join(extra) if extra else ''}"
+           extra: tuple[str, ...] = (), preset: str = "paper") -> dict:
+    """``dcbench condense`` of ``iterations`` iterations with ``preset``'s other settings."""
+    out = work / f"{method}-ipc{ipc}-{preset}{'-' + '-'.join(extra) if extra else ''}"
     t0 = time.perf_counter()
     sets = [a for kv in extra for a in ("--set", f"{method}.{kv}")]
-    cli(["condense", "--method", method, "--ipc", str(ipc), "--preset", "paper",
+    cli(["condense", "--method", method, "--ipc", str(ipc), "--preset", preset,
          "--set", f"{method}.iterations={iterations}", *sets, "--out", str(out)],
         work / "results", threads)
     wall = time.perf_counter() - t0
     meta = SyntheticSet.load(out / "set.pt").meta
     steady = meta["iteration_s"][1:]
-    return {"command": f"dcbench condense --method {method} --ipc {ipc} --preset paper "
+    return {"command": f"dcbench condense --method {method} --ipc {ipc} --preset {preset} "
                        f"--set {method}.iterations={iterations}"
                        + "".join(f" --set {method}.{kv}" for kv in extra),
             "loss_history": meta["loss_history"],

@@ -230,20 +230,29 @@ def models_cmd() -> None:
                                  "$DCBENCH_RESULTS or ./results).")
 @click.option("--benchmarks", "benchmarks_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("benchmarks/results"), show_default=True,
-              help="Where the measured seconds per iteration of the paper presets are "
-                   "(cli_speed.json), for how long each takes here.")
+              help="Where the measured seconds per iteration of the presets are "
+                   "(cli_speed.json: paper; preset_speed.json: quick), for how long a set "
+                   "takes here.")
 @user_errors
 def methods_cmd(results_dir: Path | None, benchmarks_dir: Path) -> None:
     """Registered condensation methods, their presets' main settings, and what each preset
     measured (ConvNet accuracy, condensation minutes) in the results folder."""
     from dcbench.condense import CONDENSERS
     from dcbench.config import PRESETS
-    from dcbench.report.methods import MEASURED_NOTE, measured, paper_hours, preset_summary
+    from dcbench.report.methods import (
+        MEASURED_NOTE,
+        measured,
+        paper_hours,
+        preset_minutes,
+        preset_summary,
+    )
     from dcbench.results.rundir import results_root
 
     root = results_dir or results_root()
     found = measured(root) if root.is_dir() else {}
     hours = paper_hours(benchmarks_dir)
+    for key, lines in preset_minutes(benchmarks_dir).items():
+        hours.setdefault(key, []).extend(lines)
     for name in CONDENSERS.names():
         cls = CONDENSERS.get(name)
         doc = (cls.__doc__ or "").strip().splitlines()

@@ -50,6 +50,45 @@ def measured(root: Path) -> dict[tuple[str, str], list[str]]:
     return out
 
 
+def preset_speeds(benchmarks: Path) -> list[dict[str, Any]]:
+    """The presets timed by ``benchmarks/preset_speed.py`` (the shipped command run alone for a
+    few iterations), each extrapolated to the preset's length: dicts with method, ipc, preset,
+    iterations, seconds_per_iteration, expected_s, threads. A measurement made with other
+    settings than the preset has now (a preset changed since) is left out rather than shown as
+    this preset's."""
+    from dcbench.condense.config import make_config
+
+    path = benchmarks / "preset_speed.json"
+    if not path.is_file():
+        return []
+    data = json.loads(path.read_text())
+    preset = data.get("preset", "quick")
+    found = []
+    for d in (data.get("sets") or {}).values():
+        now = dataclasses.asdict(make_config(d["method"], preset, d["ipc"]))
+        timed = {**now, "iterations": d["timed_iterations"]}
+        if {k: d["settings"].get(k) for k in timed} != timed:
+            continue
+        rest = max(now["iterations"] - d["timed_iterations"], 0)
+        found.append({"method": d["method"], "ipc": d["ipc"], "preset": preset,
+                      "iterations": now["iterations"], "threads": data.get("threads"),
+                      "seconds_per_iteration": d["seconds_per_iteration"],
+                      "expected_s": d["process_wall_s"] + rest * d["seconds_per_iteration"]})
+    return found
+
+
+def preset_minutes(benchmarks: Path) -> dict[tuple[str, str], list[str]]:
+    """(method, preset) -> ``ipc 10: 6.1 min here alone (20 × 17.3 s/iteration + start-up)``
+    (:func:`preset_speeds`)."""
+    out: dict[tuple[str, str], list[str]] = {}
+    for d in preset_speeds(benchmarks):
+        out.setdefault((d["method"], d["preset"]), []).append(
+            f"ipc {d['ipc']}: {d['expected_s'] / 60:.1f} min here alone ({d['iterations']} × "
+            f"{d['seconds_per_iteration']:.2f} s/iteration + start-up, {d['threads']} threads, "
+            f"{benchmarks / 'preset_speed.json'})")
+    return out
+
+
 def paper_hours(benchmarks: Path) -> dict[tuple[str, str], list[str]]:
     """(method, ``paper``) -> ``ipc 10: 34.0 h here (1000 × 122.39 s/iteration)`` from the
     shipped command's measured seconds per iteration (``benchmarks/cli_speed.py``'s JSON)."""

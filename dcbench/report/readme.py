@@ -106,9 +106,24 @@ def _speed_rows(benchmarks: Path) -> list[list[str]]:
         if hours:
             rows.append(["A paper-preset set here (measured s/iteration × iterations)",
                          "; ".join(hours), link])
+    rows += _preset_rows(benchmarks)
     rows += _parallel_rows(benchmarks / "eval_parallel.json")
     rows += _make_run_rows(benchmarks / "make_run.json")
     return rows
+
+
+def _preset_rows(benchmarks: Path) -> list[list[str]]:
+    """One quick-preset set per method, timed alone (``benchmarks/preset_speed.py``)."""
+    from dcbench.report.methods import preset_speeds
+
+    found = preset_speeds(benchmarks)
+    if not found:
+        return []
+    cells = [f"{d['method'].upper()} ipc {d['ipc']}: {d['expected_s'] / 60:.1f} min "
+             f"({d['iterations']} × {d['seconds_per_iteration']:.2f} s)" for d in found]
+    return [[f"One {found[0]['preset']}-preset set, run alone ({found[0]['threads']} threads; "
+             "a few iterations timed, the rest extrapolated)", "; ".join(cells),
+             "[benchmarks/results/preset_speed.json](benchmarks/results/preset_speed.json)"]]
 
 
 def _make_run_rows(path: Path) -> list[list[str]]:

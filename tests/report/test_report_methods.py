@@ -49,3 +49,38 @@ def test_paper_preset_hours_come_from_the_speed_benchmark(tmp_path: Path) -> Non
     assert "expected: ipc 10: 10.0 h here (20000 × 1.80 s/iteration" in out.output
     bare = CliRunner().invoke(cli, ["methods", "--benchmarks", str(tmp_path / "none")])
     assert bare.exit_code == 0 and "expected:" not in bare.output
+
+
+def _preset_speed(bench: Path, settings: dict) -> None:
+    import json
+
+    bench.mkdir(exist_ok=True)
+    (bench / "preset_speed.json").write_text(json.dumps({
+        "preset": "quick", "threads": 2, "sets": {"dc ipc 10": {
+            "method": "dc", "ipc": 10, "timed_iterations": 3, "process_wall_s": 90.0,
+            "seconds_per_iteration": 15.0, "settings": settings}}}))
+
+
+def test_quick_preset_minutes_extrapolate_the_timed_command(tmp_path: Path) -> None:
+    import dataclasses
+
+    now = dataclasses.asdict(DCConfig.preset("quick", 10))
+    _preset_speed(tmp_path / "bench", {**now, "iterations": 3})
+    out = CliRunner().invoke(cli, ["methods", "--results", str(tmp_path / "none"),
+                                   "--benchmarks", str(tmp_path / "bench")])
+    assert out.exit_code == 0, out.output
+    minutes = (90.0 + (now["iterations"] - 3) * 15.0) / 60
+    assert (f"expected: ipc 10: {minutes:.1f} min here alone ({now['iterations']} × 15.00 "
+            "s/iteration + start-up, 2 threads") in out.output
+
+
+def test_quick_preset_minutes_measured_with_other_settings_are_left_out(tmp_path: Path) -> None:
+    import dataclasses
+
+    now = dataclasses.asdict(DCConfig.preset("quick", 10))
+    _preset_speed(tmp_path / "bench", {**now, "iterations": 3,
+                                       "batch_real": now["batch_real"] * 2})
+    out = CliRunner().invoke(cli, ["methods", "--results", str(tmp_path / "none"),
+                                   "--benchmarks", str(tmp_path / "bench")])
+    assert out.exit_code == 0, out.output
+    assert "min here alone" not in out.output

@@ -75,6 +75,25 @@ def test_the_parallel_evaluation_row_comes_from_its_benchmark(tmp_path: Path) ->
     assert "4 models, DC ipc 10: 300 → 200 s (1.50×)" in block
 
 
+def test_the_quick_preset_row_comes_from_its_benchmark(tmp_path: Path) -> None:
+    import dataclasses
+
+    from dcbench.condense.dm import DMConfig
+
+    bench = tmp_path / "bench"
+    bench.mkdir()
+    assert "preset set, run alone" not in measured_block([], bench)
+    now = dataclasses.asdict(DMConfig.preset("quick", 10))
+    (bench / "preset_speed.json").write_text(json.dumps({"preset": "quick", "threads": 2,
+        "sets": {"dm ipc 10": {"method": "dm", "ipc": 10, "timed_iterations": 40,
+                               "process_wall_s": 60.0, "seconds_per_iteration": 0.5,
+                               "settings": {**now, "iterations": 40}}}}))
+    block = measured_block([], bench)
+    minutes = (60.0 + (now["iterations"] - 40) * 0.5) / 60
+    assert "One quick-preset set, run alone (2 threads" in block
+    assert f"DM ipc 10: {minutes:.1f} min ({now['iterations']} × 0.50 s)" in block
+
+
 def test_the_make_run_row_comes_from_its_benchmark(tmp_path: Path) -> None:
     bench = tmp_path / "bench"
     bench.mkdir()

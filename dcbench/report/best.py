@@ -24,15 +24,10 @@ from dcbench.errors import DcbenchError
 from dcbench.report.condensation import GROUP, aggregate, whole_sets
 from dcbench.report.curves import curve_frame
 from dcbench.report.render import fmt_stat
+from dcbench.report.runs import parse_overrides
 
 #: A point saved "after N minutes" is saved at the end of the iteration that passes N.
 SLACK = 1.05
-
-
-def parse_overrides(text: str) -> dict[str, str]:
-    """``key=value,...`` as :func:`dcbench.report.runs.overrides_text` writes it, back to a
-    mapping (values such as model specs hold ``=`` and ``:``, never ``,``)."""
-    return dict(item.partition("=")[::2] for item in text.split(",") if item)
 
 
 @dataclass(frozen=True)

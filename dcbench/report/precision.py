@@ -16,6 +16,7 @@ import pandas as pd
 
 from dcbench.report import published as pub
 from dcbench.report.render import Table, fmt_stat
+from dcbench.report.runs import parse_overrides
 from dcbench.results.stats import mean_std
 
 PAIR_KEY = ["eval_seed", "model", "num_models"]
@@ -35,11 +36,11 @@ def precision_frame(evals: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     frame = evals.assign(overrides=evals["overrides"].fillna(""),
                          precision=evals["precision"].fillna("fp32"))
-    items = frame["overrides"].map(lambda text: [i for i in text.split(",") if i])
+    items = frame["overrides"].map(parse_overrides)
     # the set's other overrides (an earlier preset's iterations, say) pair like with like
-    frame = frame.assign(condensed_bf16=items.map(lambda i: "precision=bf16" in i),
-                         rest=items.map(lambda i: ",".join(x for x in i
-                                                           if not x.startswith("precision="))))
+    frame = frame.assign(condensed_bf16=items.map(lambda i: i.get("precision") == "bf16"),
+                         rest=items.map(lambda i: ",".join(f"{k}={v}" for k, v in i.items()
+                                                           if k != "precision")))
     rows = []
     for _, g in frame.groupby(["set_path", *PAIR_KEY], sort=True):  # one file, two trainings
         fp32, bf16 = g[g["precision"] == "fp32"], g[g["precision"] == "bf16"]

@@ -321,6 +321,12 @@ def overrides_text(overrides: dict[str, Any] | None,
     return ",".join(f"{k}={v}" for k, v in sorted(items))
 
 
+def parse_overrides(text: str) -> dict[str, str]:
+    """``key=value,...`` as :func:`overrides_text` writes it, back to a mapping (values such
+    as model specs hold ``=`` and ``:``, never ``,``)."""
+    return dict(item.partition("=")[::2] for item in text.split(",") if item)
+
+
 def changed_from_preset(config: dict[str, Any]) -> dict[str, Any]:
     """The settings a condense run (its ``config``) was made with that differ from its preset
     as the preset is now (a set made before a preset changed does not pool into the new

@@ -103,3 +103,26 @@ def test_readme_block_has_a_time_to_accuracy_row(curve_results: Path, tmp_path: 
     block = measured_block([table], tmp_path)
     assert f"{TOY}, ipc 1: condensation time to accuracy" in block
     assert "DM (quick, batch_real=4" in block and "results/time-to-accuracy.md" in block
+
+
+def test_a_budget_run_without_snapshots_is_a_one_point_curve(tmp_path: Path) -> None:
+    """A settings sweep at a fixed budget: each setting's set, ended by the clock, is a point
+    of time-to-accuracy beside the curves (and never a preset row)."""
+    task = {**CURVE_TASK, "methods": ["dm"], "snapshot_minutes": [], "budget_minutes": 1e-7}
+    path = tmp_path / "sweep-toy.yaml"
+    path.write_text(yaml.safe_dump(task))
+    root = tmp_path / "results"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DCBENCH_RESULTS", str(root))
+        res = CliRunner().invoke(cli, ["run", str(path), "--quiet", "--threads", "1",
+                                       "--device", "cpu"])
+        assert res.exit_code == 0, res.output
+    evals = load_evaluations(root).assign(model="convnet")
+    assert evals["snapshot_minutes"].isna().all()
+    curves = curve_frame(evals)
+    assert len(curves) == 1 and curves.iloc[0]["final"]
+    assert "budget_minutes=1e-07" in curves.iloc[0]["overrides"]
+    assert curves.iloc[0]["iterations"] == 1  # the clock ended it after its first iteration
+    table = time_to_accuracy(evals)
+    assert len(table.rows) == 1 and "budget_minutes=1e-07" in table.rows[0][2]
+    assert aggregate(evals).empty

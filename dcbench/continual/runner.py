@@ -15,6 +15,7 @@ comparison); condensation seeds derive from (seed, experience).
 from __future__ import annotations
 
 import dataclasses
+import json
 import sys
 import time
 from dataclasses import dataclass
@@ -240,6 +241,7 @@ def prepare_run_dir(config: ContinualConfig, out: Any) -> tuple[RunDir, Continua
     if saved is None:
         return run, config
     old = cfg.load(ContinualConfig, saved["config"])
+    _check_presets_unchanged(saved.get("method_settings_resolved") or {}, config, run.path)
     merged = dataclasses.replace(
         config,
         buffers=old.buffers + [b for b in config.buffers if b not in old.buffers],
@@ -247,6 +249,31 @@ def prepare_run_dir(config: ContinualConfig, out: Any) -> tuple[RunDir, Continua
         name=old.name,
     )
     return run, merged
+
+
+def _check_presets_unchanged(saved: dict[str, dict[str, Any]], config: ContinualConfig,
+                             path: Any) -> None:
+    """Refuse to resume when a method's settings resolve differently now than when the run
+    began (its preset changed in a release since): the identity records the preset's name,
+    so the remaining steps would otherwise condense with other settings than the finished
+    ones. Neutral settings and settings added since are not differences."""
+    from dcbench.condense.config import NEUTRAL_SETTINGS, method_fields
+
+    for method, theirs in sorted(saved.items()):
+        try:
+            fields = method_fields(method)
+        except DcbenchError:  # a method this release no longer has: nothing to condense
+            continue
+        if not fields:
+            continue
+        mine = json.loads(json.dumps(dataclasses.asdict(config.method_config(method))))
+        changed = [f"{k}: {theirs[k]} → {v}" for k, v in mine.items()
+                   if k in theirs and k not in NEUTRAL_SETTINGS and theirs[k] != v]
+        if changed:
+            raise DcbenchError(
+                f"{path} was started with other {method} settings than its preset gives now "
+                f"({', '.join(changed)}); pin them with method_settings.{method} or use "
+                "another --out")
 
 
 def _saved_identity(record: dict[str, Any]) -> dict[str, Any]:

@@ -130,6 +130,27 @@ def test_resume_may_add_buffers_but_not_change_settings(tiny, tmp_path: Path) ->
         run_continual_task(tiny, out=tmp_path / "other", quiet=True)
 
 
+def test_resume_refuses_a_preset_that_changed_since_the_run_began(tiny, tmp_path: Path) -> None:
+    """The identity names the preset; the settings it resolved to are checked too, so a
+    release that changes a preset never mixes two settings in one run's steps."""
+    import json
+
+    tiny.update(buffers=["condensed"], experiences=2)
+    out = tmp_path / "run"
+    run_continual_task(tiny, out=out, quiet=True)
+    record = json.loads((out / "config.json").read_text())
+    now = record["method_settings_resolved"]["dc"]["lr_img"]
+    record["method_settings_resolved"]["dc"]["lr_img"] = now * 5  # as an older preset had it
+    record["method_settings_resolved"]["dc"]["compile"] = True  # neutral: no difference
+    (out / "config.json").write_text(json.dumps(record))
+    with pytest.raises(DcbenchError, match=rf"other dc settings .*lr_img: {now * 5} → {now}"):
+        run_continual_task(tiny, out=out, quiet=True)
+    record["method_settings_resolved"]["dc"]["lr_img"] = now
+    (out / "config.json").write_text(json.dumps(record))
+    again = run_continual_task(tiny, out=out, quiet=True)
+    assert again.steps_run == 0
+
+
 def test_fresh_run_directory_under_results_continual(tiny, tmp_path: Path) -> None:
     tiny.update(buffers=["random"], experiences=1, dataset="toy:classes=2:per_class=4:"
                 "test_per_class=2:size=16x16",

@@ -15,6 +15,7 @@ import pandas as pd
 
 from dcbench.report import published as pub
 from dcbench.report.render import DASH, NOT_RUN, Table, fmt_ref, fmt_stat
+from dcbench.report.runs import parse_overrides
 from dcbench.results.stats import mean_std
 
 GROUP = ["dataset", "method", "ipc", "preset"]
@@ -39,13 +40,23 @@ def known_first(values: Iterable, known: Sequence) -> list:
     return [k for k in known if k in found] + sorted(found - set(known))
 
 
+def curve_runs(evals: pd.DataFrame) -> set[str]:
+    """The runs whose sets are points of an accuracy-vs-time curve (see curves.py): those
+    that kept snapshots, and those the clock ended (``--budget-minutes``; without snapshots a
+    one-point curve, as a settings sweep at a fixed budget makes them)."""
+    if evals.empty or "snapshot_minutes" not in evals:
+        return set()
+    budgeted = evals["overrides"].fillna("").map(
+        lambda text: "budget_minutes" in parse_overrides(text)) if "overrides" in evals else False
+    return set(evals.loc[evals["snapshot_minutes"].notna() | budgeted, "set_run"])
+
+
 def whole_sets(evals: pd.DataFrame) -> pd.DataFrame:
-    """The evaluations of sets that are not points of an accuracy-vs-time curve: neither a
-    snapshot nor the final set of a run that kept snapshots (see curves.py)."""
+    """The evaluations of sets that are not points of an accuracy-vs-time curve
+    (:func:`curve_runs`)."""
     if evals.empty or "snapshot_minutes" not in evals:
         return evals
-    curve_runs = set(evals.loc[evals["snapshot_minutes"].notna(), "set_run"])
-    return evals[evals["snapshot_minutes"].isna() & ~evals["set_run"].isin(curve_runs)]
+    return evals[evals["snapshot_minutes"].isna() & ~evals["set_run"].isin(curve_runs(evals))]
 
 
 def standard_sets(evals: pd.DataFrame) -> pd.DataFrame:

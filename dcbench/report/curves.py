@@ -22,9 +22,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from dcbench.report import published as pub
-from dcbench.report.condensation import aggregate, known_first
+from dcbench.report.condensation import aggregate, curve_runs, known_first
 from dcbench.report.render import DASH, Table, fmt_stat
-from dcbench.report.runs import parse_overrides
 from dcbench.results.stats import mean_std
 
 CURVE_COLUMNS = ["dataset", "method", "ipc", "preset", "overrides", "budget_min", "minutes",
@@ -40,12 +39,7 @@ def curve_frame(evals: pd.DataFrame, precision: str = "fp32") -> pd.DataFrame:
         return pd.DataFrame(columns=CURVE_COLUMNS)
     frame = evals[(evals["precision"].fillna("fp32") == precision)
                   & (evals["model"].str.strip().str.lower() == "convnet")]
-    # a run with snapshots, or one the clock ended (--budget-minutes: a one-point curve, as
-    # a settings sweep at a fixed budget makes them)
-    budgeted = frame["overrides"].fillna("").map(
-        lambda text: "budget_minutes" in parse_overrides(text))
-    curve_runs = set(frame.loc[frame["snapshot_minutes"].notna() | budgeted, "set_run"])
-    frame = frame[frame["set_run"].isin(curve_runs)].copy()
+    frame = frame[frame["set_run"].isin(curve_runs(frame))].copy()
     if frame.empty:
         return pd.DataFrame(columns=CURVE_COLUMNS)
     frame["overrides"] = frame["overrides"].fillna("")

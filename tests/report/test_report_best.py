@@ -65,7 +65,8 @@ def test_options_are_the_results_preset_rows(fixture_results: Path) -> None:
 def test_sets_made_with_changed_settings_are_options_of_their_own(
         fixture_results: Path) -> None:
     """A set made with overrides (or an earlier release's preset, which reads as overrides)
-    is measured too: it is an option, remade with its settings; a budget's set by its budget."""
+    is measured too: it is an option, remade with its settings. A set the clock ended is a
+    one-point curve, remade exactly by the iterations it got (a pooled one by its budget)."""
     evals = load_evaluations(fixture_results)
     dataset = evals["dataset"].iloc[0]
     dc = (evals["method"] == "dc") & (evals["ipc"] == 1)
@@ -76,7 +77,9 @@ def test_sets_made_with_changed_settings_are_options_of_their_own(
     budget = options(evals.assign(overrides=evals["overrides"].where(~dc, "budget_minutes=30")),
                      dataset, 1)
     (option_,) = [o for o in budget if o.method == "dc"]
-    assert option_.command().endswith("--preset quick --budget-minutes 30")
+    done = int(evals.loc[dc, "iterations_done"].iloc[0])
+    assert option_.source == "curve" and option_.budget == 30.0
+    assert option_.command().endswith(f"--preset quick --set dc.iterations={done}")
 
 
 def test_the_command_prints_the_ranking_or_one_line(fixture_results: Path) -> None:

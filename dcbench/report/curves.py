@@ -20,6 +20,7 @@ import math
 
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 
 from dcbench.report import published as pub
 from dcbench.report.condensation import aggregate, curve_runs, known_first
@@ -30,6 +31,8 @@ CURVE_COLUMNS = ["dataset", "method", "ipc", "preset", "overrides", "budget_min"
                  "iterations", "n", "sets", "mean", "std", "final"]
 BUDGETS_MIN = (5, 10, 20, 60)  # the issue's 5/20/60 and the quick presets' 10
 REFERENCE_METHODS = ("random", "herding")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X")
+MINUTE_TICKS = (0.5, 1, 2, 5, 10, 20, 40, 60, 120, 180, 360)
 
 
 def curve_frame(evals: pd.DataFrame, precision: str = "fp32") -> pd.DataFrame:
@@ -97,20 +100,28 @@ def curves_figure(evals: pd.DataFrame, dataset: str,
     colors = {m: f"C{k % 10}" for k, m in enumerate(methods)}
     for ax, ipc in zip(axes, ipcs, strict=False):
         part = curves[curves["ipc"] == ipc]
+        seen: dict[str, int] = {}
         for (method, overrides), g in part.groupby(["method", "overrides"], sort=True):
             label = pub.method_label(method) + (f" [{overrides}]" if overrides else "")
+            k = seen[method] = seen.get(method, -1) + 1  # a method's settings differ by marker
             ax.errorbar(g["minutes"], g["mean"], yerr=g["std"], color=colors[method],
-                        marker="o", capsize=2, label=f"{label} ({g.iloc[0]['preset']})")
+                        marker=MARKERS[k % len(MARKERS)], capsize=2,
+                        label=f"{label} ({g.iloc[0]['preset']})")
         for label, acc in _references(evals, dataset, ipc):
             ax.axhline(acc, color="gray", linestyle=":" if "paper" in label else "--",
                        linewidth=1, alpha=0.8)
             ax.annotate(label, (0.01, acc), xycoords=("axes fraction", "data"), fontsize=7,
                         color="gray", va="bottom")
-        ax.set(xscale="log", xlabel="condensation wall time (min, log scale)",
+        ax.set_xscale("log")
+        span = [t for t in MINUTE_TICKS if part["minutes"].min() / 1.5 <= t
+                <= part["minutes"].max() * 1.5]
+        ax.set_xticks(span, [f"{t:g}" for t in span])
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set(xlabel="condensation wall time (min, log scale)",
                ylabel="ConvNet test accuracy (%)", title=f"{pub.dataset_label(dataset)}, "
                                                          f"{ipc} image(s)/class")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=6, loc="best")
     return fig
 
 

@@ -28,16 +28,11 @@ import torch
 from cli_speed import cli_dc  # the shipped command, timed from the set it writes
 
 from dcbench.condense.config import make_config
+from dcbench.report.methods import extrapolated_s  # the formula dcbench methods reads it with
 from dcbench.results.manifest import environment_info
 
 #: (method, ipc, iterations timed): enough for a steady median after the compiling first one.
 RUNS = (("dc", 10, 3), ("dsa", 10, 3), ("dm", 10, 40))
-
-
-def expected(run: dict, preset_iterations: int, timed: int) -> float:
-    """Seconds for the whole preset: the timed process plus the remaining steady iterations."""
-    return run["process_wall_s"] + max(preset_iterations - timed, 0) * run[
-        "seconds_per_iteration"]
 
 
 def main() -> None:
@@ -53,7 +48,7 @@ def main() -> None:
     for method, ipc, timed in RUNS:
         iterations = make_config(method, args.preset, ipc).iterations
         run = cli_dc(ipc, timed, args.threads, work, method, preset=args.preset)
-        seconds = expected(run, iterations, timed)
+        seconds = extrapolated_s({**run, "timed_iterations": timed}, iterations)
         report["sets"][f"{method} ipc {ipc}"] = {
             "method": method, "ipc": ipc, "preset_iterations": iterations,
             "timed_iterations": timed, "expected_s": seconds, **run}

@@ -50,14 +50,22 @@ def changed_settings(method: str, preset: str, ipc: int, recorded: dict[str, Any
     with overrides, never as the preset. Neutral settings, later-added ones at their earlier
     value and settings since removed are not differences; under a time ``budget`` neither is
     the iteration cap the budget lifts to the paper's."""
+    now = make_config(method, preset, ipc)
+    if budget and hasattr(now, "iterations"):
+        now.iterations = make_config(method, "paper", ipc).iterations
+    return differences(recorded, now)
+
+
+def differences(recorded: dict[str, Any], now: Any) -> dict[str, Any]:
+    """The ``recorded`` settings (as JSON kept them) that differ from the method config
+    ``now``, by recorded value. Neutral settings, later-added ones at their earlier value and
+    settings since removed are not differences."""
     from dcbench.precision import LATER_DEFAULTS
 
-    now = json.loads(json.dumps(dataclasses.asdict(make_config(method, preset, ipc))))
-    if budget and "iterations" in now:
-        now["iterations"] = make_config(method, "paper", ipc).iterations
+    current = json.loads(json.dumps(dataclasses.asdict(now)))
     recorded = {**LATER_DEFAULTS, **recorded}
     return {k: v for k, v in recorded.items()
-            if k in now and k not in NEUTRAL_SETTINGS and now[k] != v}
+            if k in current and k not in NEUTRAL_SETTINGS and current[k] != v}
 
 
 @dataclass

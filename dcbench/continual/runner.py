@@ -15,7 +15,6 @@ comparison); condensation seeds derive from (seed, experience).
 from __future__ import annotations
 
 import dataclasses
-import json
 import sys
 import time
 from dataclasses import dataclass
@@ -256,19 +255,16 @@ def _check_presets_unchanged(saved: dict[str, dict[str, Any]], config: Continual
     """Refuse to resume when a method's settings resolve differently now than when the run
     began (its preset changed in a release since): the identity records the preset's name,
     so the remaining steps would otherwise condense with other settings than the finished
-    ones. Neutral settings and settings added since are not differences."""
-    from dcbench.condense.config import NEUTRAL_SETTINGS, method_fields
+    ones (:func:`~dcbench.condense.config.differences` says what counts)."""
+    from dcbench.condense import CONDENSERS
+    from dcbench.condense.config import differences
 
     for method, theirs in sorted(saved.items()):
-        try:
-            fields = method_fields(method)
-        except DcbenchError:  # a method this release no longer has: nothing to condense
+        if method not in CONDENSERS.names():  # a method this release no longer has
             continue
-        if not fields:
-            continue
-        mine = json.loads(json.dumps(dataclasses.asdict(config.method_config(method))))
-        changed = [f"{k}: {theirs[k]} → {v}" for k, v in mine.items()
-                   if k in theirs and k not in NEUTRAL_SETTINGS and theirs[k] != v]
+        mine = config.method_config(method)
+        changed = [f"{k}: {v} → {getattr(mine, k)}"
+                   for k, v in differences(theirs, mine).items()]
         if changed:
             raise DcbenchError(
                 f"{path} was started with other {method} settings than its preset gives now "

@@ -69,12 +69,19 @@ def preset_speeds(benchmarks: Path) -> list[dict[str, Any]]:
         timed = {**now, "iterations": d["timed_iterations"]}
         if {k: d["settings"].get(k) for k in timed} != timed:
             continue
-        rest = max(now["iterations"] - d["timed_iterations"], 0)
         found.append({"method": d["method"], "ipc": d["ipc"], "preset": preset,
                       "iterations": now["iterations"], "threads": data.get("threads"),
                       "seconds_per_iteration": d["seconds_per_iteration"],
-                      "expected_s": d["process_wall_s"] + rest * d["seconds_per_iteration"]})
+                      "expected_s": extrapolated_s(d, now["iterations"])})
     return found
+
+
+def extrapolated_s(run: dict[str, Any], iterations: int) -> float:
+    """Seconds for ``iterations`` from a command timed for ``run["timed_iterations"]``: its
+    process wall time (start-up, data, compile included) plus the remaining iterations at
+    its steady seconds per iteration."""
+    rest = max(iterations - run["timed_iterations"], 0)
+    return run["process_wall_s"] + rest * run["seconds_per_iteration"]
 
 
 def preset_minutes(benchmarks: Path) -> dict[tuple[str, str], list[str]]:

@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 
 from dcbench.errors import DcbenchError
+from dcbench.precision import exact_fp32
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 
@@ -23,14 +24,21 @@ def resolve_device(name: str = "auto") -> torch.device:
     """``auto`` picks CUDA when available; asking for CUDA without it is a user error."""
     name = (name or "auto").lower()
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return _exact(torch.device("cuda" if torch.cuda.is_available() else "cpu"))
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
             raise DcbenchError("--device cuda asked for, but torch sees no CUDA device")
-        return torch.device(name)
+        return _exact(torch.device(name))
     if name == "cpu":
         return torch.device("cpu")
     raise DcbenchError(f"unknown device {name!r}; use auto, cpu or cuda[:N]")
+
+
+def _exact(device: torch.device) -> torch.device:
+    """``device``, with TF32 off when it is a GPU (fp32 means fp32: precision.exact_fp32)."""
+    if device.type == "cuda":
+        exact_fp32()
+    return device
 
 
 def set_threads(threads: int | None) -> int:

@@ -28,9 +28,22 @@ def check_precision(name: str, key: str = "precision") -> str:
     return name
 
 
+def exact_fp32() -> None:
+    """Switch TF32 off for CUDA matrix products and cuDNN convolutions.
+
+    PyTorch lets cuDNN convolutions run in TF32 (a 10-bit mantissa) by default on Ampere and
+    later GPUs, so a GPU's "fp32" would silently be another precision than the CPU's; results
+    recorded as fp32 must be fp32 wherever they ran."""
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+
+
 def autocast(precision: str, device: torch.device | str):
-    """A context running eligible ops in ``precision`` (a no-op context for fp32)."""
+    """A context running eligible ops in ``precision`` (a no-op context for fp32, with TF32
+    off on CUDA: see :func:`exact_fp32`)."""
     if precision == "fp32":
+        if torch.device(device).type == "cuda":
+            exact_fp32()
         return contextlib.nullcontext()
     return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
 

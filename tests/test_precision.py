@@ -26,3 +26,19 @@ def test_unknown_precisions_are_one_line_errors() -> None:
 def test_later_added_keys_at_their_earlier_value_are_dropped() -> None:
     assert without_later_defaults({"lr": 0.1, "precision": "fp32"}) == {"lr": 0.1}
     assert without_later_defaults({"precision": "bf16"}) == {"precision": "bf16"}
+
+
+def test_fp32_on_cuda_switches_tf32_off() -> None:
+    """cuDNN's default lets "fp32" convolutions run in TF32 on a GPU; an fp32 pass must not."""
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    try:
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+        with autocast("fp32", "cpu"):
+            pass
+        assert torch.backends.cudnn.allow_tf32  # a CPU pass leaves the GPU settings alone
+        with autocast("fp32", "cuda"):
+            pass
+        assert not torch.backends.cuda.matmul.allow_tf32
+        assert not torch.backends.cudnn.allow_tf32
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved

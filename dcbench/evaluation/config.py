@@ -27,7 +27,7 @@ class EvaluateConfig:
     #: repay compiling, see ``COMPILE_WORTH``), ``true`` or ``false``. ~1.5x faster steps
     #: here, fp32 results equal within noise, eager where no compiler works. How to run, not
     #: what: evaluations made with and without it are the same protocol.
-    compile: str = "auto"
+    compile: bool | str = "auto"  # --set compile=false reads as a YAML bool
 
     def validate(self) -> None:
         if not self.models:

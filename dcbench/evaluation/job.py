@@ -140,16 +140,23 @@ def evaluation_identity(config: EvaluateConfig, seed: int, set_path: Path,
             "device": str(device)}
 
 
-def try_lock(run_path: Path) -> IO[str] | None:
+def try_lock(run_path: Path, wait_s: float = 1.0) -> IO[str] | None:
     """An exclusive lock on ``run_path``'s lock file, held while the returned file stays open
     (the system drops it when the process ends, however it ends), or None when another process
-    holds it."""
+    holds it. Tried for ``wait_s``: another evaluation's :func:`is_running` probe holds the lock
+    for an instant, which must not turn this run away (seen with 16 evaluations started at
+    once)."""
     handle = open(run_path / LOCK, "a+")  # noqa: SIM115 - the open file is the lock
-    try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        return None
+    end = time.monotonic() + wait_s
+    while True:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() >= end:
+                handle.close()
+                return None
+            time.sleep(0.05)
     handle.seek(0)
     handle.truncate()
     handle.write(str(os.getpid()))
@@ -158,13 +165,16 @@ def try_lock(run_path: Path) -> IO[str] | None:
 
 
 def is_running(run_path: Path) -> bool:
-    """Whether a live process evaluates in ``run_path`` (holds its lock)."""
+    """Whether a live process evaluates in ``run_path`` (holds its lock). A probe: the lock is
+    taken and dropped at once and the holder's pid in the file is left as it is."""
     if not (run_path / LOCK).exists():
         return False
-    handle = try_lock(run_path)
-    if handle is None:
-        return True
-    handle.close()
+    with open(run_path / LOCK) as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
     return False
 
 
@@ -176,9 +186,9 @@ def unfinished_run(set_path: Path, config: EvaluateConfig, seed: int,
     for config_file in sorted((results_root() / "evaluate").glob(f"*/{CONFIG_FILE}"),
                               reverse=True):
         run = config_file.parent
-        if (run / MANIFEST_FILE).exists() or is_running(run):
-            continue
-        if saved_identity(run) == mine:
+        if (run / MANIFEST_FILE).exists() or saved_identity(run) != mine:
+            continue  # the identity first: only a run of this very evaluation is probed
+        if not is_running(run):
             return run
     return None
 
@@ -245,8 +255,9 @@ def _evaluate_checked(set_path: Path, sset: SyntheticSet, ds: ClassDataset,
         return run.path, json.loads(run.file(METRICS_FILE).read_text())
     lock = try_lock(run.path)
     if lock is None:
-        holder = run.file(LOCK).read_text().strip() or "another process"
-        raise DcbenchError(f"{run.path} is being evaluated by process {holder}; wait for it or "
+        pid = run.file(LOCK).read_text().strip()
+        holder = f"process {pid}" if pid.isdigit() else "another process"
+        raise DcbenchError(f"{run.path} is being evaluated by {holder}; wait for it or "
                            "use another --out")
     try:
         return _evaluate_into(run, created, set_path, sset, ds, config, device, progress,

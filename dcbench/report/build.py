@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from dcbench.report import condensation, continual, curves, figures, nas, precision
+from dcbench.report import condensation, continual, curves, devices, figures, nas, precision
 from dcbench.report.readme import measured_block, update_readme
 from dcbench.report.render import Table
 from dcbench.report.reproducibility import reproducibility_markdown
@@ -33,11 +33,15 @@ class ReportResult:
     runs: int = 0
 
 
-def all_tables(root: Path, evals: pd.DataFrame) -> list[Table]:
+def all_tables(root: Path, evals: pd.DataFrame,
+               all_evals: pd.DataFrame | None = None) -> list[Table]:
+    """Every table; ``all_evals`` are the evaluations before de-duplication (for the
+    CPU-against-GPU twins; ``evals`` when not given)."""
     tables = [*condensation.table1_tables(evals), condensation.cross_arch_table(evals),
               continual.continual_table(root), nas.nas_table(root)]
     # tables that exist only when such runs do (their data is empty otherwise)
-    optional = (curves.time_to_accuracy(evals), precision.precision_table(evals))
+    optional = (curves.time_to_accuracy(evals), precision.precision_table(evals),
+                devices.device_table(evals if all_evals is None else all_evals))
     return tables + [t for t in optional if not t.data.empty]
 
 
@@ -84,7 +88,7 @@ def build_report(results: str | Path | None = None, out: str | Path | None = Non
     runs = discover_runs(root)
     result = ReportResult(runs=len(runs), problems=[p for run in runs for p in check_run(run)])
     evals = load_evaluations(root)
-    tables = all_tables(root, evals)
+    tables = all_tables(root, evals, load_evaluations(root, dedupe=False))
     for table in tables:
         for ext, text in (("md", table.markdown()), ("tex", table.latex())):
             result.written.append(atomic_write_text(base / "tables" / f"{table.name}.{ext}", text))

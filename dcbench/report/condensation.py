@@ -14,6 +14,7 @@ from math import nan
 import pandas as pd
 
 from dcbench.report import published as pub
+from dcbench.report.devices import devices_note
 from dcbench.report.render import DASH, NOT_RUN, Table, fmt_ref, fmt_stat
 from dcbench.report.runs import parse_overrides
 from dcbench.results.stats import mean_std
@@ -193,6 +194,11 @@ def table1(evals: pd.DataFrame, preset: str) -> Table:
     if preset != "paper":
         notes.append(f"The `{preset}` preset condenses with far less compute than the paper; "
                      "compare with care.")
+    shown = standard_sets(evals)
+    if not shown.empty:
+        shown = shown[(shown["preset"] == preset) & (shown["model"] == "convnet")
+                      & (shown["precision"].fillna("fp32") == "fp32")]
+    notes += [note for note in [devices_note(shown)] if note]
     return Table(f"table1-{preset}", f"Table 1 — condensation, preset {preset}", columns,
                  rows, notes, data)
 

@@ -24,6 +24,7 @@ from matplotlib.ticker import NullFormatter
 
 from dcbench.report import published as pub
 from dcbench.report.condensation import aggregate, curve_runs, known_first
+from dcbench.report.devices import devices_note
 from dcbench.report.render import DASH, Table, fmt_stat
 from dcbench.results.stats import mean_std
 
@@ -161,6 +162,11 @@ def time_to_accuracy(evals: pd.DataFrame) -> Table:
              "Wall time excludes evaluation; see each set's manifest for threads and machine.",
              "paper: the method's published Fashion-MNIST number (DC's for a method the paper "
              "table lacks)."]
+    shown = evals[evals["set_run"].isin(curve_runs(evals))] if not curves.empty else evals
+    if not shown.empty:
+        shown = shown[(shown["model"] == "convnet") & (shown["precision"].fillna("fp32")
+                                                       == "fp32")]
+    notes += [note for note in [devices_note(shown)] if note]
     return Table("time-to-accuracy", "Time to accuracy (condensation minutes)", columns, rows,
                  notes, curves)
 

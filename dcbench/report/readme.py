@@ -181,6 +181,17 @@ def _precision_rows(table: Table) -> list[list[str]]:
              f"[results/tables/{table.name}.md](results/tables/{table.name}.md)"]]
 
 
+def _device_rows(table: Table) -> list[list[str]]:
+    """One row: per set kind, how far the same models trained on CPU and GPU land apart."""
+    d = table.data
+    cells = [f"{pub.method_label(r['method'])} ipc {int(r['ipc'])}: {int(r['pairs'])} twins, "
+             f"mean |GPU − CPU| {r['mean_abs_diff']:.3f} (max {r['max_abs_diff']:.2f})"
+             for _, r in d.iterrows()]
+    gpus = ", ".join(sorted(set(d["gpu"])))
+    return [[f"The same models trained on CPU and GPU ({gpus}), ConvNet accuracy points",
+             "; ".join(cells), f"[results/tables/{table.name}.md](results/tables/{table.name}.md)"]]
+
+
 def measured_block(tables: list[Table], benchmarks: Path) -> str:
     by_name = {t.name: t for t in tables}
     rows = _condensation_rows(by_name.get("table1-quick"))
@@ -190,6 +201,8 @@ def measured_block(tables: list[Table], benchmarks: Path) -> str:
     rows += _speed_rows(benchmarks)
     if "precision" in by_name:
         rows += _precision_rows(by_name["precision"])
+    if "devices" in by_name:
+        rows += _device_rows(by_name["devices"])
     if "time-to-accuracy" in by_name:
         rows += _time_rows(by_name["time-to-accuracy"])
     if "continual" in by_name:

@@ -181,6 +181,14 @@ def _machine_text(machine: Any) -> str | None:
     return ", ".join(str(p) for p in parts if p)
 
 
+def _device_text(run: Run) -> str:
+    """Where a run's models trained: its config's device, with the GPU's name for CUDA."""
+    device = str((run.config or {}).get("device") or "cpu")
+    machine = ((run.manifest or {}).get("environment") or {}).get("machine") or {}
+    gpu = machine.get("cuda") if isinstance(machine, dict) else None
+    return f"{device} ({gpu})" if device.startswith("cuda") and gpu else device
+
+
 def run_record(run: Run) -> dict[str, Any]:
     """The row :func:`load_runs` makes of one run."""
     m = run.manifest or {}
@@ -255,7 +263,7 @@ def load_condense(source: Source = None) -> pd.DataFrame:
 EVAL_COLUMNS = ["run_id", "path", "dataset", "method", "ipc", "preset", "seed", "set_path",
                 "set_run", "condense_time_s", "iterations_done", "snapshot_minutes", "overrides",
                 "model", "index", "accuracy",
-                "epochs", "num_models", "augment", "precision", "eval_seed", "command",
+                "epochs", "num_models", "augment", "precision", "eval_seed", "device", "command",
                 "condense_command", "finished_at"]
 
 
@@ -357,8 +365,11 @@ def load_evaluations(source: Source = None, dedupe: bool = True) -> pd.DataFrame
     the protocol's epochs/num_models/augment (the model's own, as resolved for it; older runs
     recorded one protocol for all), the evaluation seed, the set's condensation time
     and the commands that made the set and the evaluation. An evaluation of a set since made
-    again at the same path (another content digest) is left out. With ``dedupe`` an identical
-    evaluation repeated (same set, seed, protocol, model) counts once (the newest).
+    again at the same path (another content digest) is left out. With ``dedupe`` a model
+    trained again counts once (the newest): the same set, evaluation seed, model spec, protocol
+    and index, whatever ``num_models`` each run asked for — model ``i``'s seeds derive from
+    ``(seed, spec, i)`` alone, so a 10-model evaluation re-trains a 2-model one's two models.
+    ``device`` is where the models trained (``cuda (<GPU name>)`` or ``cpu``).
     """
     root = Path(source) if isinstance(source, str | Path) else results_root()
     rows = []
@@ -383,6 +394,7 @@ def load_evaluations(source: Source = None, dedupe: bool = True) -> pd.DataFrame
             "snapshot_minutes": info.get("snapshot_minutes"),
             "overrides": set_overrides(cmanifest.get("config") or {}),
             "eval_seed": (m.get("seeds") or [None])[0],
+            "device": _device_text(run),
             "command": m.get("command"),
             "condense_command": cmanifest.get("command"),
             "finished_at": m.get("finished_at"),
@@ -395,8 +407,7 @@ def load_evaluations(source: Source = None, dedupe: bool = True) -> pd.DataFrame
                      for i, acc in enumerate(result.get("accuracies") or [])]
     frame = pd.DataFrame(rows, columns=EVAL_COLUMNS)
     if dedupe and not frame.empty:
-        key = ["set_path", "eval_seed", "model", "epochs", "num_models", "augment", "precision",
-               "index"]
+        key = ["set_path", "eval_seed", "model", "epochs", "augment", "precision", "index"]
         frame = (frame.sort_values(["finished_at", "run_id"], na_position="first")
                  .drop_duplicates(subset=key, keep="last")
                  .sort_values(["dataset", "method", "ipc", "seed", "model", "run_id", "index"])

@@ -221,6 +221,33 @@ def test_a_run_in_progress_is_left_alone(
     assert unfinished_run(set_path, config, 0, "cpu") == partial
 
 
+def test_a_probe_neither_turns_the_owner_away_nor_rewrites_its_pid(
+    interrupted: tuple[Path, EvaluateConfig, Path],
+) -> None:
+    """16 evaluations started at once: one's is_running probe of a run held the lock for an
+    instant and the run's own process gave up. A probe leaves the pid alone, and the owner
+    waits out a lock held for less than its wait."""
+    import fcntl
+    import threading
+
+    from dcbench.evaluation.job import LOCK, is_running, try_lock
+
+    set_path, config, partial = interrupted
+    (partial / LOCK).write_text("4242")
+    assert not is_running(partial) and (partial / LOCK).read_text() == "4242"
+    with open(partial / LOCK) as probe:  # a probe that holds the lock for a moment
+        fcntl.flock(probe.fileno(), fcntl.LOCK_EX)
+        release = threading.Timer(0.2, fcntl.flock, (probe.fileno(), fcntl.LOCK_UN))
+        release.start()
+        held = try_lock(partial, wait_s=30.0)
+        release.join()
+    assert held is not None
+    assert is_running(partial) and try_lock(partial, wait_s=0.0) is None
+    held.close()
+    run, metrics = evaluate_job(set_path, config, "cpu", None, False, False)
+    assert run == partial and len(metrics["models"][MODEL]["accuracies"]) == 2
+
+
 def test_the_test_batch_does_not_stop_a_run_continuing(
     interrupted: tuple[Path, EvaluateConfig, Path],
 ) -> None:
@@ -259,3 +286,12 @@ def test_results_written_without_a_manifest_are_finished_on_the_next_run(
     evaluate_job(set_path, config, "cpu", None, False, False, tmp_path / "run")
     assert (tmp_path / "run" / "manifest.json").exists()
 
+
+
+@pytest.mark.parametrize("text, mode", [("false", "false"), ("true", "true"), ("auto", "auto")])
+def test_set_compile_takes_what_its_help_names(text: str, mode: str) -> None:
+    """``--set compile=false`` arrives as a YAML bool; it must mean the mode ``false``."""
+    from dcbench import config as cfg
+
+    config = cfg.load(EvaluateConfig, cfg.parse_assignments([f"compile={text}"]))
+    assert config.compile == mode

@@ -1,0 +1,38 @@
+"""CPU-against-GPU twins: found in the evaluations before de-duplication, never typed."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from dcbench.report.devices import device_frame, device_table, devices_note, twins
+
+GPU = "cuda (NVIDIA H100 80GB HBM3)"
+
+
+def _rows(device: str, accs: list[float], **kw) -> list[dict]:
+    base = {"dataset": "fashion-mnist", "method": "dm", "ipc": 10, "set_path": "a/set.pt",
+            "eval_seed": 0, "model": "convnet", "epochs": 1000, "augment": "dsa",
+            "precision": "fp32", "device": device}
+    return [{**base, **kw, "index": i, "accuracy": a} for i, a in enumerate(accs)]
+
+
+def test_twins_pair_the_same_model_index_across_devices() -> None:
+    evals = pd.DataFrame(_rows("cpu", [80.0, 81.0]) + _rows(GPU, [80.1, 80.8, 82.0])
+                         + _rows("cpu", [70.0], set_path="b/set.pt")  # no twin
+                         + _rows(GPU, [70.5], set_path="b/set.pt", epochs=300))  # other protocol
+    pairs = twins(evals)
+    assert list(pairs["cpu_acc"]) == [80.0, 81.0] and list(pairs["gpu_acc"]) == [80.1, 80.8]
+    frame = device_frame(evals)
+    (row,) = frame.to_dict("records")
+    assert row["pairs"] == 2 and row["gpu"] == GPU
+    assert row["mean_diff"] == pytest.approx(-0.05) and row["max_abs_diff"] == pytest.approx(0.2)
+    table = device_table(evals)
+    assert table.rows[0][2] == "2" and table.rows[0][3] == "-0.050"
+
+
+def test_no_gpu_no_table_and_no_note() -> None:
+    evals = pd.DataFrame(_rows("cpu", [80.0, 81.0]))
+    assert device_frame(evals).empty and devices_note(evals) is None
+    note = devices_note(pd.DataFrame(_rows("cpu", [80.0]) + _rows(GPU, [1.0, 2.0])))
+    assert f"cpu: 1; {GPU}: 2" in note

@@ -31,8 +31,11 @@ from dcbench.condense.config import make_config
 from dcbench.report.methods import extrapolated_s  # the formula dcbench methods reads it with
 from dcbench.results.manifest import environment_info
 
-#: (method, ipc, iterations timed): enough for a steady median after the compiling first one.
-RUNS = (("dc", 10, 3), ("dsa", 10, 3), ("dm", 10, 40))
+#: (method, ipc, iterations timed): enough for a steady median after the compiling first one
+#: (fewer where one iteration is long: DC/DSA at ipc 50 take about a minute each).
+RUNS = (("dc", 1, 5), ("dsa", 1, 5), ("dm", 1, 40),
+        ("dc", 10, 3), ("dsa", 10, 3), ("dm", 10, 40),
+        ("dc", 50, 2), ("dsa", 50, 2), ("dm", 50, 20))
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from dcbench.report.render import Table
 from dcbench.report.reproducibility import reproducibility_markdown
 from dcbench.report.runs import (
     check_run,
+    dedupe_models,
     discover_runs,
     load_condense,
     load_evaluations,
@@ -87,8 +88,9 @@ def build_report(results: str | Path | None = None, out: str | Path | None = Non
     repro = (Path(out) if out is not None else root.resolve().parent) / "REPRODUCIBILITY.md"
     runs = discover_runs(root)
     result = ReportResult(runs=len(runs), problems=[p for run in runs for p in check_run(run)])
-    evals = load_evaluations(root)
-    tables = all_tables(root, evals, load_evaluations(root, dedupe=False))
+    every = load_evaluations(root, dedupe=False)  # read once: the twins need every training
+    evals = dedupe_models(every)
+    tables = all_tables(root, evals, every)
     for table in tables:
         for ext, text in (("md", table.markdown()), ("tex", table.latex())):
             result.written.append(atomic_write_text(base / "tables" / f"{table.name}.{ext}", text))

@@ -15,8 +15,8 @@ import pandas as pd
 
 from dcbench.report import published as pub
 from dcbench.report.render import Table
+from dcbench.report.runs import MODEL_KEY
 
-TWIN_KEY = ["set_path", "eval_seed", "model", "epochs", "augment", "precision", "index"]
 COLUMNS = ["dataset", "method", "ipc", "model", "gpu", "pairs", "mean_diff", "mean_abs_diff",
            "max_abs_diff"]
 
@@ -29,9 +29,9 @@ def twins(all_evals: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     frame = all_evals.assign(device=all_evals["device"].fillna("cpu"),
                              precision=all_evals["precision"].fillna("fp32"))
-    cpu = frame[frame["device"] == "cpu"].drop_duplicates(TWIN_KEY, keep="last")
-    gpu = frame[frame["device"].str.startswith("cuda")].drop_duplicates(TWIN_KEY, keep="last")
-    pairs = cpu.merge(gpu[[*TWIN_KEY, "device", "accuracy"]], on=TWIN_KEY,
+    cpu = frame[frame["device"] == "cpu"].drop_duplicates(MODEL_KEY, keep="last")
+    gpu = frame[frame["device"].str.startswith("cuda")].drop_duplicates(MODEL_KEY, keep="last")
+    pairs = cpu.merge(gpu[[*MODEL_KEY, "device", "accuracy"]], on=MODEL_KEY,
                       suffixes=("", "_gpu"))
     out = pd.DataFrame({"dataset": pairs["dataset"], "method": pairs["method"],
                         "ipc": pairs["ipc"], "model": pairs["model"],

@@ -260,6 +260,9 @@ def load_condense(source: Source = None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=CONDENSE_COLUMNS)
 
 
+#: What makes one trained model: its seeds derive from (evaluation seed, spec, index) alone,
+#: so the same key in two runs (any num_models, any device) is the same model trained again.
+MODEL_KEY = ["set_path", "eval_seed", "model", "epochs", "augment", "precision", "index"]
 EVAL_COLUMNS = ["run_id", "path", "dataset", "method", "ipc", "preset", "seed", "set_path",
                 "set_run", "condense_time_s", "iterations_done", "snapshot_minutes", "overrides",
                 "model", "index", "accuracy",
@@ -406,10 +409,15 @@ def load_evaluations(source: Source = None, dedupe: bool = True) -> pd.DataFrame
             rows += [{**per_run, **settings, "model": spec, "index": i, "accuracy": float(acc)}
                      for i, acc in enumerate(result.get("accuracies") or [])]
     frame = pd.DataFrame(rows, columns=EVAL_COLUMNS)
-    if dedupe and not frame.empty:
-        key = ["set_path", "eval_seed", "model", "epochs", "augment", "precision", "index"]
-        frame = (frame.sort_values(["finished_at", "run_id"], na_position="first")
-                 .drop_duplicates(subset=key, keep="last")
-                 .sort_values(["dataset", "method", "ipc", "seed", "model", "run_id", "index"])
-                 .reset_index(drop=True))
-    return frame
+    return dedupe_models(frame) if dedupe else frame
+
+
+def dedupe_models(evals: pd.DataFrame) -> pd.DataFrame:
+    """``evals`` (as :func:`load_evaluations` reads them with ``dedupe=False``) with each model
+    (:data:`MODEL_KEY`) once, its newest training."""
+    if evals.empty:
+        return evals
+    return (evals.sort_values(["finished_at", "run_id"], na_position="first")
+            .drop_duplicates(subset=MODEL_KEY, keep="last")
+            .sort_values(["dataset", "method", "ipc", "seed", "model", "run_id", "index"])
+            .reset_index(drop=True))

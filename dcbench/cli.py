@@ -283,7 +283,7 @@ def best_cmd(ipc: int, minutes: float, dataset: str, top: int, results_dir: Path
     results folder; nothing is run)."""
     from dcbench.data import DATASETS
     from dcbench.report.best import answer
-    from dcbench.report.runs import load_evaluations
+    from dcbench.report.evaluations import load_evaluations
     from dcbench.results.rundir import results_root
 
     root = results_dir or results_root()

@@ -14,7 +14,6 @@ comparison); condensation seeds derive from (seed, experience).
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 import time
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from dcbench.condense.estimate import describe
 from dcbench.continual.config import ContinualConfig
 from dcbench.continual.memories import BufferRequest, buffer_kind
 from dcbench.continual.outputs import write_outputs
+from dcbench.continual.rundir import config_record, prepare_run_dir
 from dcbench.continual.state import (
     STATE_DIR,
     collect,
@@ -40,11 +40,8 @@ from dcbench.data import ClassDataset
 from dcbench.errors import DcbenchError
 from dcbench.parallel import run_in_processes
 from dcbench.progress import progress_bar
-from dcbench.results import RunDir
+from dcbench.results.rundir import CONFIG_FILE
 from dcbench.seeding import derive_seed, generator
-
-KIND = "continual"
-CONFIG_FILE = "config.json"
 
 
 @dataclass
@@ -224,69 +221,6 @@ def _worker(config_dict: dict[str, Any], run_dir: str, buffer: str, seed: int,
     config = cfg.load(ContinualConfig, config_dict)
     data = load_data(config, data_root, download)
     return run_unit(config, data, Path(run_dir), buffer, seed, resolve_device(device), False)
-
-
-# ---------------------------------------------------------------------- the run directory
-def prepare_run_dir(config: ContinualConfig, out: Any) -> tuple[RunDir, ContinualConfig]:
-    """A fresh run directory, or ``out`` (created, or resumed if it holds this experiment).
-
-    Resuming merges the buffer and seed lists with those already in the directory, so a
-    re-run may add buffers or seeds; any other difference is refused.
-    """
-    if out is None:
-        return RunDir.fresh(KIND, config.run_name()), config
-    run = RunDir.open(KIND, out, config.identity(), identity_of=_saved_identity)
-    saved = run.read_config()
-    if saved is None:
-        return run, config
-    old = cfg.load(ContinualConfig, saved["config"])
-    _check_presets_unchanged(saved.get("method_settings_resolved") or {}, config, run.path)
-    merged = dataclasses.replace(
-        config,
-        buffers=old.buffers + [b for b in config.buffers if b not in old.buffers],
-        seeds=old.seeds + [s for s in config.seeds if s not in old.seeds],
-        name=old.name,
-    )
-    return run, merged
-
-
-def _check_presets_unchanged(saved: dict[str, dict[str, Any]], config: ContinualConfig,
-                             path: Any) -> None:
-    """Refuse to resume when a method's settings resolve differently now than when the run
-    began (its preset changed in a release since): the identity records the preset's name,
-    so the remaining steps would otherwise condense with other settings than the finished
-    ones (:func:`~dcbench.condense.config.differences` says what counts)."""
-    from dcbench.condense import CONDENSERS
-    from dcbench.condense.config import differences
-
-    for method, theirs in sorted(saved.items()):
-        if method not in CONDENSERS.names():  # a method this release no longer has
-            continue
-        mine = config.method_config(method)
-        changed = [f"{k}: {v} → {getattr(mine, k)}"
-                   for k, v in differences(theirs, mine).items()]
-        if changed:
-            raise DcbenchError(
-                f"{path} was started with other {method} settings than its preset gives now "
-                f"({', '.join(changed)}); pin them with method_settings.{method} or use "
-                "another --out")
-
-
-def _saved_identity(record: dict[str, Any]) -> dict[str, Any]:
-    """The identity of a config.json written before it recorded one."""
-    return cfg.load(ContinualConfig, record["config"]).identity()
-
-
-def config_record(config: ContinualConfig, dataset_name: str) -> dict[str, Any]:
-    """config.json's extras: the training protocol and every method's resolved settings."""
-    protocol = config.training_protocol(dataset_name)
-    return {
-        "config": config.to_dict(),
-        "training_protocol": dataclasses.asdict(protocol),
-        "method_settings_resolved": {
-            m: dataclasses.asdict(config.method_config(m)) for m in config.methods_used()
-        },
-    }
 
 
 # ---------------------------------------------------------------------- the experiment

@@ -23,6 +23,7 @@ from dcbench.report.condensation import (
     table1_tables,
 )
 from dcbench.report.continual import continual_steps, continual_summary, continual_table
+from dcbench.report.evaluations import load_condense, load_evaluations
 from dcbench.report.figures import (
     accuracy_vs_time_figure,
     continual_figure,
@@ -34,14 +35,7 @@ from dcbench.report.figures import (
 from dcbench.report.nas import nas_candidates, nas_ranking, nas_rows, nas_table
 from dcbench.report.render import Table
 from dcbench.report.reproducibility import reproducibility_table
-from dcbench.report.runs import (
-    check_run,
-    discover_runs,
-    load_condense,
-    load_evaluations,
-    load_runs,
-    read_run,
-)
+from dcbench.report.runs import check_run, discover_runs, load_runs, read_run
 
 __all__ = [
     "Table",

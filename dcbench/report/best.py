@@ -23,8 +23,8 @@ import pandas as pd
 from dcbench.errors import DcbenchError
 from dcbench.report.condensation import GROUP, aggregate, whole_sets
 from dcbench.report.curves import curve_frame
+from dcbench.report.evaluations import parse_overrides
 from dcbench.report.render import fmt_stat
-from dcbench.report.runs import parse_overrides
 
 #: A point saved "after N minutes" is saved at the end of the iteration that passes N.
 SLACK = 1.05

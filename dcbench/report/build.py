@@ -10,16 +10,11 @@ from pathlib import Path
 import pandas as pd
 
 from dcbench.report import condensation, continual, curves, devices, figures, nas, precision
+from dcbench.report.evaluations import dedupe_models, load_condense, load_evaluations
 from dcbench.report.readme import measured_block, update_readme
 from dcbench.report.render import Table
 from dcbench.report.reproducibility import reproducibility_markdown
-from dcbench.report.runs import (
-    check_run,
-    dedupe_models,
-    discover_runs,
-    load_condense,
-    load_evaluations,
-)
+from dcbench.report.runs import check_run, discover_runs
 from dcbench.results.io import atomic_write_json, atomic_write_text
 from dcbench.results.rundir import results_root
 

@@ -15,8 +15,8 @@ import pandas as pd
 
 from dcbench.report import published as pub
 from dcbench.report.devices import devices_note
+from dcbench.report.evaluations import parse_overrides
 from dcbench.report.render import DASH, NOT_RUN, Table, fmt_ref, fmt_stat
-from dcbench.report.runs import parse_overrides
 from dcbench.results.stats import mean_std
 
 GROUP = ["dataset", "method", "ipc", "preset"]

@@ -14,8 +14,8 @@ from __future__ import annotations
 import pandas as pd
 
 from dcbench.report import published as pub
+from dcbench.report.evaluations import MODEL_KEY
 from dcbench.report.render import Table
-from dcbench.report.runs import MODEL_KEY
 
 COLUMNS = ["dataset", "method", "ipc", "model", "gpu", "pairs", "mean_diff", "mean_abs_diff",
            "max_abs_diff"]

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from dcbench.report.condensation import aggregate
+from dcbench.report.evaluations import load_evaluations
 from dcbench.report.render import fmt_stat
-from dcbench.report.runs import load_evaluations
 
 #: Printed under the list when anything was measured.
 MEASURED_NOTE = ("measured: ConvNet accuracy from the results folder, mean ± sample std over "

@@ -15,8 +15,8 @@ from __future__ import annotations
 import pandas as pd
 
 from dcbench.report import published as pub
+from dcbench.report.evaluations import parse_overrides
 from dcbench.report.render import Table, fmt_stat
-from dcbench.report.runs import parse_overrides
 from dcbench.results.stats import mean_std
 
 PAIR_KEY = ["eval_seed", "model", "num_models"]

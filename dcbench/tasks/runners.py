@@ -72,7 +72,7 @@ def find_evaluation(set_path: Path, spec: EvaluateConfig, seed: int,
                     root: Path | None = None) -> Path | None:
     """An evaluate run of ``set_path`` (the file as it is now) with this protocol, seed and
     (at least) these models."""
-    from dcbench.report.runs import resolve_set_path, same_set
+    from dcbench.report.evaluations import resolve_set_path, same_set
 
     root = root or results_root()
     for metrics_path in sorted((root / "evaluate").glob("*/metrics.json")):

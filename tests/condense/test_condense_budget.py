@@ -86,7 +86,7 @@ def test_the_report_sees_a_budget_as_a_changed_setting(tiny_dataset, tmp_path: P
                                                        ten_seconds_a_tick: None) -> None:
     """So the synthetic-sets figure and the preset rows never show a budget's set as the
     preset's own."""
-    from dcbench.report.runs import load_condense
+    from dcbench.report.evaluations import load_condense
 
     condense_job(config(tiny_dataset, 1.0), CondenseRequest(tiny_dataset, ipc=1, progress=False),
                  tmp_path / "results" / "condense" / "budget")

@@ -11,7 +11,7 @@ from dcbench.cli import cli
 from dcbench.errors import DcbenchError
 from dcbench.report.best import Option, best_within, options
 from dcbench.report.condensation import aggregate
-from dcbench.report.runs import load_evaluations
+from dcbench.report.evaluations import load_evaluations
 
 
 def option(method: str, minutes: float, mean: float, overrides: str = "",

@@ -127,7 +127,7 @@ def test_sets_with_changed_settings_stay_out_of_the_preset_rows(fixture_results)
     """A set condensed with ``--set dc.precision=bf16`` (or any setting that changes a set)
     is not the quick preset: it never pools into that row."""
     from dcbench.report.condensation import aggregate
-    from dcbench.report.runs import load_evaluations
+    from dcbench.report.evaluations import load_evaluations
 
     evals = load_evaluations(fixture_results)
     dc = evals[evals["method"] == "dc"]
@@ -142,7 +142,7 @@ def test_sets_with_changed_settings_stay_out_of_the_preset_rows(fixture_results)
 
 
 def test_a_time_budget_counts_as_a_changed_setting() -> None:
-    from dcbench.report.runs import overrides_text
+    from dcbench.report.evaluations import overrides_text
 
     assert overrides_text({"precision": "bf16", "compile": True}) == "precision=bf16"
     assert overrides_text({}, 60.0) == "budget_minutes=60"
@@ -156,7 +156,7 @@ def test_a_set_made_before_its_preset_changed_reads_as_overridden() -> None:
     import dataclasses
 
     from dcbench.condense.config import make_config
-    from dcbench.report.runs import set_overrides
+    from dcbench.report.evaluations import set_overrides
 
     quick = dataclasses.asdict(make_config("dm", "quick", 10))
     config = {"method": "dm", "preset": "quick", "ipc": 10, "overrides": {}, "settings": quick}

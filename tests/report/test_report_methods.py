@@ -10,8 +10,8 @@ from click.testing import CliRunner
 from dcbench.cli import cli
 from dcbench.condense.dc import DCConfig
 from dcbench.report.condensation import aggregate
+from dcbench.report.evaluations import load_evaluations
 from dcbench.report.methods import measured, preset_summary
-from dcbench.report.runs import load_evaluations
 
 
 def test_preset_summary_groups_equal_ipcs() -> None:

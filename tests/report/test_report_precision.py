@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from dcbench.report.evaluations import load_evaluations
 from dcbench.report.precision import precision_frame, precision_table
 from dcbench.report.readme import measured_block
-from dcbench.report.runs import load_evaluations
 
 
 def test_training_and_condensation_pairs(fixture_results: Path, tmp_path: Path) -> None:

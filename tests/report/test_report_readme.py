@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from dcbench.report.build import all_tables
+from dcbench.report.evaluations import load_evaluations
 from dcbench.report.readme import BEGIN, END, measured_block, update_readme
-from dcbench.report.runs import load_evaluations
 
 
 def test_the_block_is_replaced_between_the_markers_only(tmp_path: Path) -> None:

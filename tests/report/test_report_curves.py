@@ -75,6 +75,24 @@ def test_curves_pool_each_budget_and_stay_out_of_preset_tables(curve_results: Pa
     assert len(table.rows) == 1 and table.rows[0][2].startswith("DM (quick, batch_real=4")
 
 
+
+def test_a_point_pools_the_sets_of_several_seeds_and_says_how_many(curve_results: Path
+                                                                    ) -> None:
+    evals = load_evaluations(curve_results).assign(model="convnet")
+    dm = evals[evals["method"] == "dm"]
+    # the same curve from a second seed: other sets (paths), 0.5 points better, 2x the time
+    other = dm.assign(set_path=dm["set_path"] + ".seed1", seed=1,
+                      accuracy=dm["accuracy"] + 0.5, condense_time_s=dm["condense_time_s"] * 2)
+    both = pd.concat([evals, other], ignore_index=True)
+    curves = curve_frame(both)
+    assert (curves["n"] == 4).all() and (curves["sets"] == 2).all()
+    one, two = curve_frame(evals), curves
+    assert two["mean"].round(6).tolist() == (one["mean"] + 0.25).round(6).tolist()
+    assert two["minutes"].round(9).tolist() == (one["minutes"] * 1.5).round(9).tolist()
+    cells = time_to_accuracy(both).rows[0]
+    assert any("(n=4, 2 sets)" in c for c in cells), cells
+    assert not any("sets)" in c for c in time_to_accuracy(evals).rows[0])
+
 def test_report_writes_the_curve_figure_csv_and_time_to_accuracy(
     curve_results: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

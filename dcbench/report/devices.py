@@ -40,6 +40,33 @@ def twins(all_evals: pd.DataFrame) -> pd.DataFrame:
     return out.assign(diff=out["gpu_acc"] - out["cpu_acc"]).reindex(columns=cols)
 
 
+def retrained(all_evals: pd.DataFrame) -> pd.DataFrame:
+    """Models trained more than once on the same device (another run, the same seeds): one row
+    per model with its ``device``, ``trainings`` and ``spread`` (max − min accuracy, points).
+    Zero spread is what seeding promises; the table's note reports what the results show."""
+    cols = ["device", "trainings", "spread"]
+    if all_evals.empty or "device" not in all_evals:
+        return pd.DataFrame(columns=cols)
+    frame = all_evals.assign(device=all_evals["device"].fillna("cpu"),
+                             precision=all_evals["precision"].fillna("fp32"))
+    groups = frame.groupby([*MODEL_KEY, "device"], dropna=False)["accuracy"]
+    out = pd.DataFrame({"trainings": groups.size(),
+                        "spread": groups.max() - groups.min()}).reset_index()
+    return out[out["trainings"] > 1].reindex(columns=cols).reset_index(drop=True)
+
+
+def _retrained_note(all_evals: pd.DataFrame) -> str | None:
+    again = retrained(all_evals)
+    if again.empty:
+        return None
+    where = "; ".join(f"{device}: {len(g)}" for device, g in again.groupby("device"))
+    return (f"Trained again on the same device with the same seeds (another run): "
+            f"{len(again)} models ({where}); {int((again['spread'] == 0).sum())} land on the "
+            f"same accuracy every time, the largest difference between two trainings of one "
+            f"model is {again['spread'].max():.2f} points (threads, compiled or eager steps "
+            "and the release are not part of a model's identity and may round differently).")
+
+
 def device_frame(all_evals: pd.DataFrame) -> pd.DataFrame:
     """Per (dataset, method, ipc, model, GPU): how many twins and how far apart."""
     pairs = twins(all_evals)
@@ -62,6 +89,7 @@ def device_table(all_evals: pd.DataFrame) -> Table:
     notes = ["A twin: the same set, evaluation seed, model spec, protocol and model index "
              "trained on the CPU and on a GPU (strict fp32, TF32 off); accuracy points, final "
              "epoch. Tables count each such model once, the newest training of it."]
+    notes += [note for note in [_retrained_note(all_evals)] if note]
     return Table("devices", "The same models trained on the CPU and on a GPU (ConvNet "
                  "accuracy, %)", columns, rows, notes, data)
 

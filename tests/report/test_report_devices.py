@@ -5,7 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from dcbench.report.devices import device_frame, device_table, devices_note, twins
+from dcbench.report.devices import (
+    device_frame,
+    device_table,
+    devices_note,
+    retrained,
+    twins,
+)
 
 GPU = "cuda (NVIDIA H100 80GB HBM3)"
 
@@ -36,3 +42,15 @@ def test_no_gpu_no_table_and_no_note() -> None:
     assert device_frame(evals).empty and devices_note(evals) is None
     note = devices_note(pd.DataFrame(_rows("cpu", [80.0]) + _rows(GPU, [1.0, 2.0])))
     assert f"cpu: 1; {GPU}: 2" in note
+
+
+def test_a_model_trained_again_on_one_device_is_counted_with_its_spread() -> None:
+    first = _rows("cpu", [80.0, 81.0])
+    again = _rows("cpu", [80.0, 81.25, 79.0])  # a larger run: models 0 and 1 again, 2 new
+    other = _rows("cpu", [80.0], eval_seed=1)  # another seed: another model
+    evals = pd.DataFrame(first + again + other + _rows(GPU, [80.1]))
+    rows = retrained(evals)
+    assert list(rows["trainings"]) == [2, 2] and list(rows["spread"]) == [0.0, 0.25]
+    note = device_table(evals).notes[-1]
+    assert "2 models (cpu: 2); 1 land on the same accuracy" in note and "0.25 points" in note
+    assert retrained(pd.DataFrame(first + other)).empty

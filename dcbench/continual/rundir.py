@@ -78,3 +78,13 @@ def config_record(config: ContinualConfig, dataset_name: str) -> dict[str, Any]:
             m: dataclasses.asdict(config.method_config(m)) for m in config.methods_used()
         },
     }
+
+
+def write_config_record(run: RunDir, config: ContinualConfig, dataset_name: str
+                        ) -> dict[str, Any]:
+    """Write config.json (the config, its identity and :func:`config_record`'s extras) and
+    return the record: what a resumed run is checked against."""
+    record = config_record(config, dataset_name)
+    run.write_config(record["config"], config.identity(),
+                     **{k: v for k, v in record.items() if k != "config"})
+    return record

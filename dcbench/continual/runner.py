@@ -27,7 +27,7 @@ from dcbench.condense.estimate import describe
 from dcbench.continual.config import ContinualConfig
 from dcbench.continual.memories import BufferRequest, buffer_kind
 from dcbench.continual.outputs import write_outputs
-from dcbench.continual.rundir import config_record, prepare_run_dir
+from dcbench.continual.rundir import prepare_run_dir, write_config_record
 from dcbench.continual.state import (
     STATE_DIR,
     collect,
@@ -246,9 +246,8 @@ def run_experiment(config: ContinualConfig, *, out: Any = None, threads: int | N
     run_dir = run.path
     if echo is not None:
         echo(f"run directory: {run_dir}")
-    record = config_record(config, data[0].name if isinstance(data, list) else data.name)
-    run.write_config(record["config"], config.identity(),
-                     **{k: v for k, v in record.items() if k != "config"})
+    record = write_config_record(run, config,
+                                 data[0].name if isinstance(data, list) else data.name)
     t0 = time.perf_counter()
     # Costliest first, so that parallel workers finish together: condensation, then the
     # coresets that train a reference network, then the rest.

@@ -135,9 +135,10 @@ def _reached(g: pd.DataFrame, budget: float) -> dict | None:
 def _point_stat(point: dict) -> str:
     """``82.6 ± 0.2 (n=12, 2 sets)``: the issue asks for several sets per point, so a pooled
     point says how many (one set: the plain ``(n=10)``)."""
-    text = fmt_stat(point["mean"], point["std"], int(point["n"]))
-    sets = int(point["sets"])
-    return text[:-1] + f", {sets} sets)" if sets > 1 and text.endswith(")") else text
+    n, sets = int(point["n"]), int(point["sets"])
+    if sets < 2:
+        return fmt_stat(point["mean"], point["std"], n)
+    return f"{fmt_stat(point['mean'], point['std'])} (n={n}, {sets} sets)"
 
 
 def time_to_accuracy(evals: pd.DataFrame) -> Table:

@@ -21,14 +21,22 @@ COLUMNS = ["dataset", "method", "ipc", "model", "gpu", "pairs", "mean_diff", "me
            "max_abs_diff"]
 
 
+def _trainings(all_evals: pd.DataFrame) -> pd.DataFrame | None:
+    """Every training with the defaults of older records filled in (no device: the CPU; no
+    precision: fp32), so a model's key compares across releases; None without device data."""
+    if all_evals.empty or "device" not in all_evals:
+        return None
+    return all_evals.assign(device=all_evals["device"].fillna("cpu"),
+                            precision=all_evals["precision"].fillna("fp32"))
+
+
 def twins(all_evals: pd.DataFrame) -> pd.DataFrame:
     """One row per model trained on the CPU and on a GPU: ``cpu`` and ``gpu`` accuracies, the
     GPU's device text and ``diff`` (GPU − CPU, points)."""
     cols = ["dataset", "method", "ipc", "model", "gpu", "cpu_acc", "gpu_acc", "diff"]
-    if all_evals.empty or "device" not in all_evals:
+    frame = _trainings(all_evals)
+    if frame is None:
         return pd.DataFrame(columns=cols)
-    frame = all_evals.assign(device=all_evals["device"].fillna("cpu"),
-                             precision=all_evals["precision"].fillna("fp32"))
     cpu = frame[frame["device"] == "cpu"].drop_duplicates(MODEL_KEY, keep="last")
     gpu = frame[frame["device"].str.startswith("cuda")].drop_duplicates(MODEL_KEY, keep="last")
     pairs = cpu.merge(gpu[[*MODEL_KEY, "device", "accuracy"]], on=MODEL_KEY,
@@ -45,10 +53,9 @@ def retrained(all_evals: pd.DataFrame) -> pd.DataFrame:
     per model with its ``device``, ``trainings`` and ``spread`` (max − min accuracy, points).
     Zero spread is what seeding promises; the table's note reports what the results show."""
     cols = ["device", "trainings", "spread"]
-    if all_evals.empty or "device" not in all_evals:
+    frame = _trainings(all_evals)
+    if frame is None:
         return pd.DataFrame(columns=cols)
-    frame = all_evals.assign(device=all_evals["device"].fillna("cpu"),
-                             precision=all_evals["precision"].fillna("fp32"))
     groups = frame.groupby([*MODEL_KEY, "device"], dropna=False)["accuracy"]
     out = pd.DataFrame({"trainings": groups.size(),
                         "spread": groups.max() - groups.min()}).reset_index()

@@ -9,16 +9,14 @@ import pytest
 
 from dcbench.config import load
 from dcbench.continual.config import ContinualConfig
-from dcbench.continual.rundir import config_record, prepare_run_dir
+from dcbench.continual.rundir import config_record, prepare_run_dir, write_config_record
 from dcbench.errors import DcbenchError
 
 
 def _started(config: ContinualConfig, out: Path) -> None:
     """What run_experiment writes first: config.json with the resolved method settings."""
     run, config = prepare_run_dir(config, out)
-    record = config_record(config, "toy")
-    run.write_config(record["config"], config.identity(),
-                     **{k: v for k, v in record.items() if k != "config"})
+    write_config_record(run, config, "toy")
 
 
 def test_a_resumed_run_adds_buffers_and_seeds_to_those_it_has(tmp_path: Path, tiny: dict) -> None:

@@ -129,7 +129,11 @@ def condense(dataset, method, ipc, preset, seed, settings, budget_minutes, out, 
               help="auto (the authors' rule: dsa, or dsa-noflip on digits, for DSA/DM sets; "
                    "crop_noise for a batch-norm ConvNet; crop_scale_rotate for MNIST; none "
                    "otherwise), or one of those names.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seeds the models: model i of the k-th --models spec from (seed, k, i), "
+                   "whatever seed made the set. A condense task evaluates each set with "
+                   "the set's own seed, so --seed N re-trains a task's models on a seed-N "
+                   "set and another value adds different models.")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help="Any other protocol setting, e.g. --set momentum=0.5 --set lr_decay_at=0.8; "
                    "--set compile=auto|true|false: training through torch.compile (auto: when "

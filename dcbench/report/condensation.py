@@ -15,14 +15,18 @@ import pandas as pd
 
 from dcbench.report import published as pub
 from dcbench.report.devices import devices_note
-from dcbench.report.evaluations import parse_overrides
+from dcbench.report.evaluations import (
+    EARLIER_PROTOCOL_MARK,
+    EARLIER_PROTOCOL_NOTE,
+    parse_overrides,
+)
 from dcbench.report.render import DASH, NOT_RUN, Table, fmt_ref, fmt_stat
 from dcbench.results.stats import mean_std
 
 GROUP = ["dataset", "method", "ipc", "preset"]
 PRESET_ORDER = ("paper", "quick")
 AGG_COLUMNS = [*GROUP, "model", "n", "sets", "seeds", "mean", "std", "epochs",
-               "condense_time_s", "commands"]
+               "condense_time_s", "commands", "earlier"]
 
 
 def base_model(spec: str) -> str:
@@ -74,7 +78,8 @@ def aggregate(evals: pd.DataFrame, by: Sequence[str] = GROUP,
               model: str | None = "convnet", precision: str = "fp32",
               standard_only: bool = True) -> pd.DataFrame:
     """Pool accuracies per group: n, number of sets, seeds, mean, sample std, epochs used,
-    mean condensation time per set and the commands that produced them.
+    mean condensation time per set, the commands that produced them and how many of the models
+    trained under the earlier protocol (``earlier``: see ``EARLIER_PROTOCOL_NOTE``).
 
     ``model``: keep only this exact spec (default ``convnet``); ``None`` keeps all and adds
     ``model`` to the grouping. ``precision``: the evaluations' training precision kept (the
@@ -108,6 +113,7 @@ def aggregate(evals: pd.DataFrame, by: Sequence[str] = GROUP,
             "epochs": sorted(int(e) for e in _unique(g["epochs"])),
             "condense_time_s": float(per_set.mean()) if len(per_set) else None,
             "commands": _unique(list(g["condense_command"]) + list(g["command"])),
+            "earlier": int(g["schedule"].isna().sum()) if "schedule" in g else 0,
         })
     out = pd.DataFrame(rows)
     return out.reindex(columns=[*AGG_COLUMNS, *[c for c in out.columns if c not in AGG_COLUMNS]])
@@ -125,6 +131,18 @@ def matching_rows(agg: pd.DataFrame, **key) -> pd.DataFrame:
     for k, v in key.items():
         mask &= agg[k] == v
     return agg[mask]
+
+
+def _cell(r: pd.Series) -> str:
+    """``mean ± std (n)``, marked when some of its models trained under the earlier protocol."""
+    text = fmt_stat(r["mean"], r["std"], int(r["n"]))
+    return f"{text} {EARLIER_PROTOCOL_MARK}" if r.get("earlier", 0) else text
+
+
+def _earlier_note(data: pd.DataFrame) -> list[str]:
+    """The note explaining :func:`_cell`'s mark, for a table with marked cells."""
+    n = int(data["earlier"].fillna(0).sum()) if "earlier" in data else 0
+    return [EARLIER_PROTOCOL_NOTE.format(n=n)] if n else []
 
 
 def table1_frame(evals: pd.DataFrame, preset: str) -> pd.DataFrame:
@@ -153,6 +171,7 @@ def table1_frame(evals: pd.DataFrame, preset: str) -> pd.DataFrame:
                     "mean": ours.get("mean", nan), "std": ours.get("std", nan),
                     "paper_mean": paper_mean, "paper_std": paper_std,
                     "epochs": ours.get("epochs", []), "commands": ours.get("commands", []),
+                    "earlier": ours.get("earlier", 0),
                     "condense_min": (ours["condense_time_s"] / 60
                                      if ours.get("condense_time_s") is not None else nan),
                 })
@@ -173,7 +192,7 @@ def table1(evals: pd.DataFrame, preset: str) -> Table:
         row = [pub.dataset_label(ds), str(ipc)]
         for m in methods:
             r = g[g["method"] == m].iloc[0]
-            row.append(fmt_stat(r["mean"], r["std"], int(r["n"])) if r["n"] else NOT_RUN)
+            row.append(_cell(r) if r["n"] else NOT_RUN)
             row.append(fmt_ref(*(pub.table1_ref(ds, m, ipc) or (None, None))))
         whole = pub.WHOLE_DATA.get(ds)
         first = not rows or rows[-1][0] != row[0]
@@ -191,6 +210,7 @@ def table1(evals: pd.DataFrame, preset: str) -> Table:
         notes.append(f"Training epochs in our evaluations: {', '.join(map(str, epochs))} "
                      "(the authors' protocol: 300, and 1000 with augmentation — DSA and DM "
                      "sets are trained with DSA).")
+    notes += _earlier_note(data)
     if preset != "paper":
         notes.append(f"The `{preset}` preset condenses with far less compute than the paper; "
                      "compare with care.")
@@ -233,12 +253,12 @@ def cross_arch_table(evals: pd.DataFrame) -> Table:
     if data.empty:
         rows.append([f"ours: {setting}", DASH, *[NOT_RUN for _ in models]])
     for (ds, method, ipc, preset), g in data.groupby(GROUP, sort=True, dropna=False):
-        by_model = {r["model"]: fmt_stat(r["mean"], r["std"], int(r["n"])) for _, r in g.iterrows()}
+        by_model = {r["model"]: _cell(r) for _, r in g.iterrows()}
         rows.append([f"ours: {pub.dataset_label(ds)}, {pub.method_label(method)}, ipc {ipc}",
                      str(preset), *[by_model.get(m, NOT_RUN) for m in models]])
     notes = ["Sets condensed with the ConvNet, then trained from scratch on each architecture; "
              "test accuracy %, mean ± sample std over n = sets × models.",
-             f"Published: {pub.PAPER}, Table 2 (MNIST, 1 image/class)."]
+             f"Published: {pub.PAPER}, Table 2 (MNIST, 1 image/class).", *_earlier_note(data)]
     return Table("cross-architecture", "Cross-architecture generalisation", columns, rows,
                  notes, data)
 

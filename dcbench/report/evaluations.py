@@ -54,8 +54,18 @@ MODEL_KEY = ["set_path", "eval_seed", "model", "epochs", "augment", "precision",
 EVAL_COLUMNS = ["run_id", "path", "dataset", "method", "ipc", "preset", "seed", "set_path",
                 "set_run", "condense_time_s", "iterations_done", "snapshot_minutes", "overrides",
                 "model", "index", "accuracy",
-                "epochs", "num_models", "augment", "precision", "eval_seed", "device", "command",
-                "condense_command", "finished_at"]
+                "epochs", "num_models", "augment", "precision", "schedule", "eval_seed", "device",
+                "command", "condense_command", "finished_at"]
+#: Marks a table cell with models trained under the evaluation protocol before it followed the
+#: authors' (issue 10, 2026-12-05): their records have no ``schedule``. They are kept, not
+#: hidden, because re-training them costs hours; the mark says which numbers they are.
+EARLIER_PROTOCOL_MARK = "†"
+EARLIER_PROTOCOL_NOTE = (
+    f"{EARLIER_PROTOCOL_MARK}: the cell pools models trained under dcbench's evaluation "
+    "protocol before 2026-12-05 ({n} models in this table), recorded without a `schedule`: no "
+    "momentum restart at the lr decay and the earlier augmentation rules, so not the authors' "
+    "protocol of the other cells. Re-running the cell's evaluate command (REPRODUCIBILITY.md) "
+    "trains them under the current protocol, and the newer training of a model replaces it.")
 
 
 def resolve_set_path(text: str | None, root: Path) -> Path | None:
@@ -162,12 +172,15 @@ def load_evaluations(source: Source = None, dedupe: bool = True) -> pd.DataFrame
     Columns: the set's dataset, method, ipc, preset and seed; ``model`` (the spec) and
     ``index`` (which of the ``num_models``), ``accuracy`` (final-epoch test %, as recorded),
     the protocol's epochs/num_models/augment (the model's own, as resolved for it; older runs
-    recorded one protocol for all), the evaluation seed, the set's condensation time
-    and the commands that made the set and the evaluation. An evaluation of a set since made
-    again at the same path (another content digest) is left out. With ``dedupe`` a model
-    trained again counts once (the newest): the same set, evaluation seed, model spec, protocol
-    and index, whatever ``num_models`` each run asked for — model ``i``'s seeds derive from
-    ``(seed, spec, i)`` alone, so a 10-model evaluation re-trains a 2-model one's two models.
+    recorded one protocol for all), its ``schedule`` (None for a model trained before the
+    protocol followed the authors': see :data:`EARLIER_PROTOCOL_NOTE`), the evaluation seed,
+    the set's condensation time and the commands that made the set and the evaluation. An
+    evaluation of a set since made again at the same path (another content digest) is left
+    out. With ``dedupe`` a model trained again counts once (the newest): the same set,
+    evaluation seed, model spec, protocol and index (a re-training under the current protocol
+    replaces one under the earlier), whatever ``num_models`` each run asked for — model
+    ``i``'s seeds derive from ``(seed, spec, i)`` alone, so a 10-model evaluation re-trains a
+    2-model one's two models.
     ``device`` is where the models trained (``cuda (<GPU name>)`` or ``cpu``).
     """
     root = Path(source) if isinstance(source, str | Path) else results_root()
@@ -202,6 +215,7 @@ def load_evaluations(source: Source = None, dedupe: bool = True) -> pd.DataFrame
             own = result.get("protocol") or protocol  # older runs: one for all models
             settings = {key: own.get(key) for key in ("epochs", "num_models", "augment")}
             settings["precision"] = own.get("precision", LATER_DEFAULTS["precision"])
+            settings["schedule"] = own.get("schedule")  # None: before the authors' protocol
             rows += [{**per_run, **settings, "model": spec, "index": i, "accuracy": float(acc)}
                      for i, acc in enumerate(result.get("accuracies") or [])]
     frame = pd.DataFrame(rows, columns=EVAL_COLUMNS)

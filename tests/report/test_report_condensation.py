@@ -172,3 +172,37 @@ def test_a_set_made_before_its_preset_changed_reads_as_overridden() -> None:
     assert set_overrides(budget) == "budget_minutes=60"  # the budget lifts the cap
     assert set_overrides({"overrides": {"iterations": 3}}) == "iterations=3"  # no settings
     assert set_overrides({**config, "method": "gone", "overrides": {"x": 1}}) == "x=1"
+
+
+def test_models_of_the_earlier_protocol_are_marked_until_trained_again(
+        fixture_runs, tmp_path) -> None:
+    """An evaluation recorded without ``schedule`` (trained before the protocol followed the
+    authors') marks the cells it pools into and adds the note that says why; a newer training
+    of the same models replaces it, and the mark goes."""
+    import json
+    import shutil
+
+    from dcbench.report.evaluations import EARLIER_PROTOCOL_MARK
+
+    root = tmp_path / "results"
+    shutil.copytree(fixture_runs.root, root)
+    original = fixture_runs.evals["random0"]
+    run = root / original.relative_to(fixture_runs.root)
+    metrics = json.loads((run / "metrics.json").read_text())
+    for result in metrics["models"].values():
+        del result["protocol"]["schedule"]
+    (run / "metrics.json").write_text(json.dumps(metrics))
+
+    def random_cell_and_notes() -> tuple[str, list[str]]:
+        t = table1(load_evaluations(root), "quick")
+        return dict(zip(t.columns, t.rows[0], strict=True))["Random (ours)"], t.notes
+
+    accs = fixture_runs.accuracies("random0", "random1")
+    cell, notes = random_cell_and_notes()
+    assert cell == f"{fmt_stat(*mean_std(accs), 4)} {EARLIER_PROTOCOL_MARK}"
+    earlier = [n for n in notes if n.startswith(EARLIER_PROTOCOL_MARK)]
+    assert len(earlier) == 1 and "(2 models in this table)" in earlier[0]
+    shutil.copytree(original, run.with_name(run.name + "-again"))  # trained again, as now
+    cell, notes = random_cell_and_notes()
+    assert cell == fmt_stat(*mean_std(accs), 4)
+    assert not any(n.startswith(EARLIER_PROTOCOL_MARK) for n in notes)

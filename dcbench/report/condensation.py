@@ -136,7 +136,7 @@ def matching_rows(agg: pd.DataFrame, **key) -> pd.DataFrame:
 def _cell(r: pd.Series) -> str:
     """``mean ± std (n)``, marked when some of its models trained under the earlier protocol."""
     text = fmt_stat(r["mean"], r["std"], int(r["n"]))
-    return f"{text} {EARLIER_PROTOCOL_MARK}" if r.get("earlier", 0) else text
+    return f"{text} {EARLIER_PROTOCOL_MARK}" if (r.get("earlier") or 0) > 0 else text  # NaN: no
 
 
 def _earlier_note(data: pd.DataFrame) -> list[str]:

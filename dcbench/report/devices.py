@@ -51,12 +51,16 @@ def twins(all_evals: pd.DataFrame) -> pd.DataFrame:
 def retrained(all_evals: pd.DataFrame) -> pd.DataFrame:
     """Models trained more than once on the same device (another run, the same seeds): one row
     per model with its ``device``, ``trainings`` and ``spread`` (max − min accuracy, points).
-    Zero spread is what seeding promises; the table's note reports what the results show."""
+    Zero spread is what seeding promises; the table's note reports what the results show.
+    Trainings under the earlier protocol (no ``schedule``) are compared among themselves only:
+    a re-training under the current one is another protocol, not the same model again."""
     cols = ["device", "trainings", "spread"]
     frame = _trainings(all_evals)
     if frame is None:
         return pd.DataFrame(columns=cols)
-    groups = frame.groupby([*MODEL_KEY, "device"], dropna=False)["accuracy"]
+    current = frame["schedule"].notna() if "schedule" in frame else True
+    groups = frame.assign(current=current).groupby(
+        [*MODEL_KEY, "device", "current"], dropna=False)["accuracy"]
     out = pd.DataFrame({"trainings": groups.size(),
                         "spread": groups.max() - groups.min()}).reset_index()
     return out[out["trainings"] > 1].reindex(columns=cols).reset_index(drop=True)

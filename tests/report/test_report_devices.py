@@ -54,3 +54,13 @@ def test_a_model_trained_again_on_one_device_is_counted_with_its_spread() -> Non
     note = device_table(evals).notes[-1]
     assert "2 models (cpu: 2); 1 land on the same accuracy" in note and "0.25 points" in note
     assert retrained(pd.DataFrame(first + other)).empty
+
+
+def test_a_training_under_the_earlier_protocol_is_not_the_same_model_again() -> None:
+    """A model trained before the protocol followed the authors' (no ``schedule``) and again
+    under it is two protocols, never counted as one model trained twice."""
+    now = _rows("cpu", [80.0, 81.0], schedule="authors")
+    earlier = _rows("cpu", [80.5, 81.0], schedule=None)
+    assert retrained(pd.DataFrame(now + earlier)).empty
+    rows = retrained(pd.DataFrame(now + earlier + _rows("cpu", [80.25], schedule="authors")))
+    assert list(rows["trainings"]) == [2] and list(rows["spread"]) == [0.25]

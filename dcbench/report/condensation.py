@@ -18,6 +18,7 @@ from dcbench.report.devices import devices_note
 from dcbench.report.evaluations import (
     EARLIER_PROTOCOL_MARK,
     EARLIER_PROTOCOL_NOTE,
+    earlier_protocol,
     parse_overrides,
 )
 from dcbench.report.render import DASH, NOT_RUN, Table, fmt_ref, fmt_stat
@@ -113,7 +114,7 @@ def aggregate(evals: pd.DataFrame, by: Sequence[str] = GROUP,
             "epochs": sorted(int(e) for e in _unique(g["epochs"])),
             "condense_time_s": float(per_set.mean()) if len(per_set) else None,
             "commands": _unique(list(g["condense_command"]) + list(g["command"])),
-            "earlier": int(g["schedule"].isna().sum()) if "schedule" in g else 0,
+            "earlier": int(earlier_protocol(g).sum()),
         })
     out = pd.DataFrame(rows)
     return out.reindex(columns=[*AGG_COLUMNS, *[c for c in out.columns if c not in AGG_COLUMNS]])

@@ -14,7 +14,7 @@ from __future__ import annotations
 import pandas as pd
 
 from dcbench.report import published as pub
-from dcbench.report.evaluations import MODEL_KEY
+from dcbench.report.evaluations import MODEL_KEY, earlier_protocol
 from dcbench.report.render import Table
 
 COLUMNS = ["dataset", "method", "ipc", "model", "gpu", "pairs", "mean_diff", "mean_abs_diff",
@@ -58,8 +58,7 @@ def retrained(all_evals: pd.DataFrame) -> pd.DataFrame:
     frame = _trainings(all_evals)
     if frame is None:
         return pd.DataFrame(columns=cols)
-    current = frame["schedule"].notna() if "schedule" in frame else True
-    groups = frame.assign(current=current).groupby(
+    groups = frame.assign(current=~earlier_protocol(frame)).groupby(
         [*MODEL_KEY, "device", "current"], dropna=False)["accuracy"]
     out = pd.DataFrame({"trainings": groups.size(),
                         "spread": groups.max() - groups.min()}).reset_index()

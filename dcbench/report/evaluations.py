@@ -68,6 +68,15 @@ EARLIER_PROTOCOL_NOTE = (
     "trains them under the current protocol, and the newer training of a model replaces it.")
 
 
+def earlier_protocol(evals: pd.DataFrame) -> pd.Series:
+    """Per row of ``evals``: whether the model trained under the earlier protocol (its record
+    has no ``schedule``). A frame without the column (built by hand, not by
+    :func:`load_evaluations`) says nothing of it: its rows count as current."""
+    if "schedule" not in evals:
+        return pd.Series(False, index=evals.index)
+    return evals["schedule"].isna()
+
+
 def resolve_set_path(text: str | None, root: Path) -> Path | None:
     """Find the set an evaluation names: as written, from the results root's parent (paths
     are usually relative to the repository), or by its run name under ``root/condense``."""

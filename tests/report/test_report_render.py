@@ -31,9 +31,12 @@ def test_fmt_num() -> None:
 
 
 def test_table_renders_markdown_and_latex() -> None:
-    t = Table("x", "A & B", ["Name", "Value"], [["a|b", fmt_stat(1.0, 0.5)]], ["a note"])
+    t = Table("x", "A & B", ["Name", "Value"], [["a|b", fmt_stat(1.0, 0.5)], ["c", "2 †"]],
+              ["a note"])
     md = t.markdown()
     assert md.startswith("### A & B\n\n| Name | Value |\n|---|---|\n| a\\|b | 1.0 ± 0.5 |")
+    assert "| c | 2 † |" in md
     assert md.endswith("\n- a note\n")
     tex = t.latex()
     assert "\\caption{A \\& B}" in tex and "a|b & 1.0 $\\pm$ 0.5 \\\\" in tex
+    assert "c & 2 \\dag{} \\\\" in tex and "†" not in tex  # pdflatex has no glyph for it
